@@ -1,0 +1,65 @@
+# Digituki — run `make help` for the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+DEMO    := data/providers/demo.csv
+PYTEST  := $(BIN)/pytest
+
+# A working Python 3.10 (Rasa 3.6 needs it): $PYTHON, python3.10 if it runs, pyenv's 3.10.x.
+PYTHON_310 := $(shell \
+  for c in "$$PYTHON" python3.10 $$(ls -d $$HOME/.pyenv/versions/3.10.*/bin/python3.10 2>/dev/null | sort -V -r); do \
+    [ -n "$$c" ] && "$$c" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' >/dev/null 2>&1 && { echo "$$c"; break; }; \
+  done)
+
+.PHONY: help install db demo run serve test test-unit test-integration lint format bench clean
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[1m%-18s\033[0m %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@if [ -z "$(PYTHON_310)" ]; then \
+	  echo "Python 3.10 not found (Rasa 3.6 needs it). Install it, e.g. 'pyenv install 3.10.13',"; \
+	  echo "or point to it: make PYTHON=/path/to/python3.10 $(MAKECMDGOALS)"; exit 1; fi
+	@echo "Creating $(VENV) with $(PYTHON_310) (first time: a few minutes, ~3 GB)"
+	@[ -x $(BIN)/python ] || $(PYTHON_310) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip setuptools wheel
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## create .venv (Python 3.10) and install the project with its dev tools
+
+db: $(STAMP) ## create or migrate the database and load the gazetteer
+	$(BIN)/digituki db upgrade
+
+demo: db ## import the demo providers (idempotent)
+	$(BIN)/digituki providers import --source demo $(DEMO)
+
+run: demo ## set everything up on SQLite and start the services
+	@$(BIN)/python -m bot.run
+
+test: $(STAMP) ## run the whole test suite (unit, integration, e2e)
+	$(PYTEST) tests
+
+test-unit: $(STAMP) ## fast tests without databases or servers
+	$(PYTEST) tests/unit
+
+test-integration: $(STAMP) ## tests against SQLite and the PostgreSQL server
+	$(PYTEST) tests/integration
+
+lint: $(STAMP) ## ruff (lint + format check) and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(STAMP) ## format the code
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(STAMP) ## print search latency figures (SQLite and PostgreSQL)
+	$(BIN)/python -m bench.search
+
+clean: ## remove caches and the local SQLite database (keeps .venv)
+	rm -rf .pytest_cache .mypy_cache .ruff_cache digituki.db digituki.db-wal digituki.db-shm

@@ -1,0 +1,1 @@
+"""Digituki: the application core (no Rasa imports needed)."""

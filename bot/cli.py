@@ -1,0 +1,251 @@
+"""The ``digituki`` command line: database set-up, provider import and search."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from tqdm import tqdm
+
+from bot.authorities import load_authorities
+from bot.config import ConfigError, Settings, load_settings
+from bot.db.engine import make_engine, make_session_factory
+from bot.db.migrate import current_revision, head_revision, load_gazetteer, upgrade_schema
+from bot.geo import Gazetteer, UnknownPlaceError
+from bot.providers.importer import ProviderFileError, read_raw_rows, validate_rows
+from bot.providers.repository import SqlProviderRepository
+from bot.providers.search import InvalidQueryError, SearchQuery, search
+
+PROGRESS_MIN_ROWS = 2000
+"""Files longer than this show a progress bar."""
+
+MAX_WARNINGS_SHOWN = 30
+
+
+class CliError(Exception):
+    """An error to print as one line, without a traceback."""
+
+
+def _engine(settings: Settings):  # type: ignore[no-untyped-def]
+    return make_engine(settings.database_url)
+
+
+def _require_schema(settings: Settings):  # type: ignore[no-untyped-def]
+    engine = _engine(settings)
+    current, head = current_revision(engine), head_revision(engine)
+    if current != head:
+        state = "empty" if current is None else f"at revision {current}, code expects {head}"
+        raise CliError(f"the database is {state}: run 'digituki db upgrade' first")
+    return engine
+
+
+def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    engine = _engine(settings)
+    before = current_revision(engine)
+    upgrade_schema(engine)
+    after = current_revision(engine)
+    print(f"schema: {before or 'empty'} -> {after}" if before != after else f"schema: at {after}")
+    regions, municipalities = load_gazetteer(engine, Gazetteer.from_dir(settings.gazetteer_dir))
+    print(f"gazetteer: {regions} regions, {municipalities} municipalities")
+    return 0
+
+
+def cmd_db_status(args: argparse.Namespace, settings: Settings) -> int:
+    engine = _engine(settings)
+    current, head = current_revision(engine), head_revision(engine)
+    print(f"database: {engine.url.render_as_string(hide_password=True)}")
+    print(f"revision: {current or 'empty'} (code: {head})")
+    if current == head:
+        print(f"providers: {SqlProviderRepository(make_session_factory(engine)).count()} active")
+    return 0 if current == head else 1
+
+
+def cmd_providers_import(args: argparse.Namespace, settings: Settings) -> int:
+    path = Path(args.file)
+    gazetteer = Gazetteer.from_dir(settings.gazetteer_dir)
+    try:
+        rows = read_raw_rows(path, args.format)
+    except ProviderFileError as exc:
+        raise CliError(f"{path}: {exc}") from None
+    big = len(rows) > PROGRESS_MIN_ROWS
+    with tqdm(
+        total=len(rows), desc="checking", unit="rows", disable=not big, file=sys.stderr
+    ) as bar:
+        parsed = validate_rows(_counted(rows, bar), gazetteer, source=args.source)
+    for warning in parsed.warnings[:MAX_WARNINGS_SHOWN]:
+        print(f"warning: {warning}", file=sys.stderr)
+    if len(parsed.warnings) > MAX_WARNINGS_SHOWN:
+        print(f"... and {len(parsed.warnings) - MAX_WARNINGS_SHOWN} more warnings", file=sys.stderr)
+    if parsed.errors:
+        for error in parsed.errors:
+            print(f"error: {error}", file=sys.stderr)
+        bad_lines = len({e.line for e in parsed.errors})
+        print(
+            f"{path}: rejected, nothing imported: {len(parsed.errors)} errors on {bad_lines} of "
+            f"{len(rows)} rows",
+            file=sys.stderr,
+        )
+        return 1
+    if args.dry_run:
+        print(f"{path}: {len(parsed.providers)} providers are valid (dry run, nothing written)")
+        return 0
+    repository = SqlProviderRepository(make_session_factory(_require_schema(settings)))
+    with tqdm(
+        total=len(parsed.providers), desc="writing", unit="rows", disable=not big, file=sys.stderr
+    ) as bar:
+        counts = repository.upsert(parsed.providers, on_progress=bar.update)
+    print(
+        f"{path}: {len(parsed.providers)} providers imported "
+        f"({counts.created} new, {counts.updated} updated, {len(parsed.warnings)} warnings)"
+    )
+    return 0
+
+
+def _counted(rows, bar):  # type: ignore[no-untyped-def]
+    for row in rows:
+        yield row
+        bar.update(1)
+
+
+def cmd_providers_search(args: argparse.Namespace, settings: Settings) -> int:
+    gazetteer = Gazetteer.from_dir(settings.gazetteer_dir)
+    query = SearchQuery(
+        municipality=args.municipality,
+        lat=args.lat,
+        lon=args.lon,
+        topics=tuple(args.topic or ()),
+        form=args.form,
+        language=args.language,
+        limit=args.limit,
+    )
+    repository = SqlProviderRepository(make_session_factory(_require_schema(settings)))
+    try:
+        response = search(
+            query, repository=repository, gazetteer=gazetteer, timezone=settings.timezone
+        )
+    except InvalidQueryError as exc:
+        raise CliError(str(exc)) from None
+    if args.json:
+        print(json.dumps(response.to_dict(gazetteer), ensure_ascii=False, indent=2))
+        return 0
+    q = response.query
+    print(
+        f"{q['municipality']} ({q['region']}); topics: {', '.join(q['topics']) or 'any'}; "
+        f"form: {q['form'] or 'any'}; language: {q['language'] or 'any'}"
+    )
+    authorities = load_authorities(settings.authorities_file)
+    language = q["language"] if q["language"] in ("fi", "sv", "en") else "fi"
+    for topic in q["topics"]:
+        if topic in authorities:
+            authority = authorities[topic]
+            print(f"{topic}: first ask {authority.name_in(language)} — {authority.website}")
+    if not response.results:
+        print("no suitable provider found")
+    for number, result in enumerate(response.results, 1):
+        item = result.to_dict(gazetteer, q["language"] or "fi")
+        where = (
+            f"{item['distance_km']:.1f} km, {item['municipality']}"
+            if item["distance_km"] is not None
+            else f"remote, {item['matched'].get('area')}"
+        )
+        state = {True: "open now", False: "closed now", None: "hours unknown"}[item["open_now"]]
+        print(f"{number}. {item['name']} [{item['id']}] — {where} — {state}")
+    return 0
+
+
+def cmd_geo_lookup(args: argparse.Namespace, settings: Settings) -> int:
+    gazetteer = Gazetteer.from_dir(settings.gazetteer_dir)
+    try:
+        m = gazetteer.municipality(args.name)
+    except UnknownPlaceError as exc:
+        raise CliError(str(exc)) from None
+    region = gazetteer.region_of(m)
+    print(
+        f"{m.code} {m.name_fi} / {m.name_sv} — {region.name_fi} ({region.code}) — {m.lat:.4f}, {m.lon:.4f}"
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="digituki",
+        description="Digituki: find the right, nearest digital support. "
+        "Settings come from DIGITUKI_* environment variables (see .env.example).",
+    )
+    groups = parser.add_subparsers(dest="group", required=True, metavar="COMMAND")
+
+    db = groups.add_parser("db", help="database schema and gazetteer")
+    db_commands = db.add_subparsers(dest="command", required=True, metavar="SUBCOMMAND")
+    upgrade = db_commands.add_parser(
+        "upgrade", help="create or migrate the schema and load the gazetteer"
+    )
+    upgrade.set_defaults(handler=cmd_db_upgrade)
+    status = db_commands.add_parser("status", help="show the schema revision and provider count")
+    status.set_defaults(handler=cmd_db_status)
+
+    providers = groups.add_parser("providers", help="import and search providers")
+    provider_commands = providers.add_subparsers(
+        dest="command", required=True, metavar="SUBCOMMAND"
+    )
+    imp = provider_commands.add_parser(
+        "import",
+        help="import providers from a CSV or YAML file (all rows or none)",
+        description="Validate every row; a file with any invalid row is rejected as a whole. "
+        "Existing providers with the same id are replaced.",
+    )
+    imp.add_argument("file", help="a .csv, .yml or .yaml file")
+    imp.add_argument(
+        "--format", choices=["csv", "yaml"], help="override the format guessed from the name"
+    )
+    imp.add_argument("--source", default="import", help="source label stored with each provider")
+    imp.add_argument("--dry-run", action="store_true", help="only validate, write nothing")
+    imp.set_defaults(handler=cmd_providers_import)
+
+    find = provider_commands.add_parser(
+        "search",
+        help="find the nearest suitable providers",
+        description="In-person and training results are ordered by distance; remote results "
+        "are those whose service area covers the municipality.",
+    )
+    place = find.add_mutually_exclusive_group(required=True)
+    place.add_argument("--municipality", "-m", help="Finnish or Swedish name, or code")
+    place.add_argument("--lat", type=float, help="latitude (WGS84), with --lon")
+    find.add_argument("--lon", type=float, help="longitude (WGS84), with --lat")
+    find.add_argument("--topic", "-t", action="append", help="a topic (repeat for several)")
+    find.add_argument(
+        "--form", "-f", help="in_person, remote, phone, video, chat, home_visit or training"
+    )
+    find.add_argument("--language", "-l", help="service language (ISO 639-1, e.g. fi, sv, en, se)")
+    find.add_argument("--limit", type=int, default=3, help="number of results (default 3)")
+    find.add_argument("--json", action="store_true", help="print JSON")
+    find.set_defaults(handler=cmd_providers_search)
+
+    geo = groups.add_parser("geo", help="places")
+    geo_commands = geo.add_subparsers(dest="command", required=True, metavar="SUBCOMMAND")
+    lookup = geo_commands.add_parser("lookup", help="look up a municipality by name or code")
+    lookup.add_argument("name")
+    lookup.set_defaults(handler=cmd_geo_lookup)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``digituki`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "lat", None) is not None and getattr(args, "lon", None) is None:
+        parser.error("--lat needs --lon")
+    if getattr(args, "lon", None) is not None and getattr(args, "lat", None) is None:
+        parser.error("--lon needs --lat")
+    try:
+        settings = load_settings()
+        return int(args.handler(args, settings))
+    except (CliError, ConfigError) as exc:
+        print(f"digituki: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

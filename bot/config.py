@@ -1,0 +1,67 @@
+"""Settings read once from the environment and passed in where needed."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
+
+
+class ConfigError(ValueError):
+    """A setting has a value that cannot be used."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every tunable of the application, with the defaults of the embedded profile."""
+
+    database_url: str = "sqlite:///digituki.db"
+    data_dir: Path = DEFAULT_DATA_DIR
+    timezone: str = "Europe/Helsinki"
+    web_host: str = "127.0.0.1"
+    web_port: int = 8080
+    rasa_url: str = "http://127.0.0.1:5005"
+    action_server_url: str = "http://127.0.0.1:5055/webhook"
+    log_level: str = "INFO"
+
+    @property
+    def gazetteer_dir(self) -> Path:
+        """Folder holding ``regions.csv`` and ``municipalities.csv``."""
+        return self.data_dir / "geo"
+
+    @property
+    def authorities_file(self) -> Path:
+        """The authorities' own service channels by topic."""
+        return self.data_dir / "authorities.yml"
+
+
+# name of the environment variable -> (field, parser)
+_ENV: dict[str, tuple[str, type]] = {
+    "DIGITUKI_DATABASE_URL": ("database_url", str),
+    "DIGITUKI_DATA_DIR": ("data_dir", Path),
+    "DIGITUKI_TIMEZONE": ("timezone", str),
+    "DIGITUKI_WEB_HOST": ("web_host", str),
+    "DIGITUKI_WEB_PORT": ("web_port", int),
+    "DIGITUKI_RASA_URL": ("rasa_url", str),
+    "DIGITUKI_ACTION_SERVER_URL": ("action_server_url", str),
+    "DIGITUKI_LOG_LEVEL": ("log_level", str),
+}
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build :class:`Settings` from environment variables; unset or empty ones keep defaults."""
+    env = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    for name, (field, parse) in _ENV.items():
+        raw = env.get(name, "").strip()
+        if not raw:
+            continue
+        try:
+            values[field] = parse(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{name}={raw!r}: {exc}") from None
+    return Settings(**values)  # type: ignore[arg-type]

@@ -1,0 +1,156 @@
+"""SQLAlchemy models (2.0-style usage on SQLAlchemy 1.4). One schema for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, declarative_base, relationship
+
+# Deterministic constraint names, so migrations work the same on every engine.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Base = declarative_base(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class RegionRow(Base):
+    __tablename__ = "regions"
+
+    code: Mapped[str] = Column(String(2), primary_key=True)
+    name_fi: Mapped[str] = Column(String(80), nullable=False, unique=True)
+    name_sv: Mapped[str] = Column(String(80), nullable=False)
+    name_en: Mapped[str] = Column(String(80), nullable=False)
+
+
+class MunicipalityRow(Base):
+    __tablename__ = "municipalities"
+
+    code: Mapped[str] = Column(String(3), primary_key=True)
+    name_fi: Mapped[str] = Column(String(80), nullable=False, unique=True)
+    name_sv: Mapped[str] = Column(String(80), nullable=False)
+    region_code: Mapped[str] = Column(ForeignKey("regions.code"), nullable=False, index=True)
+    lat: Mapped[float] = Column(Float, nullable=False)
+    lon: Mapped[float] = Column(Float, nullable=False)
+
+
+class ProviderRow(Base):
+    __tablename__ = "providers"
+
+    id: Mapped[str] = Column(String(120), primary_key=True)
+    name_fi: Mapped[str] = Column(String(300), nullable=False)
+    name_sv: Mapped[str | None] = Column(String(300))
+    name_en: Mapped[str | None] = Column(String(300))
+    organisation: Mapped[str | None] = Column(String(300))
+    org_type: Mapped[str] = Column(String(20), nullable=False)
+    municipality_code: Mapped[str] = Column(
+        ForeignKey("municipalities.code"), nullable=False, index=True
+    )
+    street_address: Mapped[str | None] = Column(String(300))
+    postal_code: Mapped[str | None] = Column(String(5))
+    lat: Mapped[float] = Column(Float, nullable=False)
+    lon: Mapped[float] = Column(Float, nullable=False)
+    location_is_municipality_centre: Mapped[bool] = Column(Boolean, nullable=False, default=False)
+    opening_hours: Mapped[str | None] = Column(String(500))
+    phone: Mapped[str | None] = Column(String(40))
+    email: Mapped[str | None] = Column(String(254))
+    website: Mapped[str | None] = Column(String(500))
+    free_of_charge: Mapped[bool | None] = Column(Boolean)
+    wheelchair_accessible: Mapped[bool | None] = Column(Boolean)
+    booking_required: Mapped[bool | None] = Column(Boolean)
+    description_fi: Mapped[str | None] = Column(Text)
+    description_sv: Mapped[str | None] = Column(Text)
+    description_en: Mapped[str | None] = Column(Text)
+    source: Mapped[str] = Column(String(40), nullable=False, default="import")
+    active: Mapped[bool] = Column(Boolean, nullable=False, default=True)
+    updated_at: Mapped[dt.datetime] = Column(
+        DateTime(timezone=True), nullable=False, default=_utcnow, onupdate=_utcnow
+    )
+
+    support_forms = relationship("ProviderFormRow", cascade="all, delete-orphan", lazy="selectin")
+    topics = relationship("ProviderTopicRow", cascade="all, delete-orphan", lazy="selectin")
+    languages = relationship("ProviderLanguageRow", cascade="all, delete-orphan", lazy="selectin")
+    target_groups = relationship(
+        "ProviderTargetGroupRow", cascade="all, delete-orphan", lazy="selectin"
+    )
+    service_areas = relationship(
+        "ProviderServiceAreaRow", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    __table_args__ = (Index("ix_providers_active_lat_lon", "active", "lat", "lon"),)
+
+
+def _provider_fk() -> Column:
+    return Column(ForeignKey("providers.id", ondelete="CASCADE"), primary_key=True, nullable=False)
+
+
+class ProviderFormRow(Base):
+    __tablename__ = "provider_support_forms"
+
+    provider_id: Mapped[str] = _provider_fk()
+    form: Mapped[str] = Column(String(20), primary_key=True)
+    __table_args__ = (Index("ix_provider_support_forms_form", "form", "provider_id"),)
+
+
+class ProviderTopicRow(Base):
+    __tablename__ = "provider_topics"
+
+    provider_id: Mapped[str] = _provider_fk()
+    topic: Mapped[str] = Column(String(20), primary_key=True)
+    __table_args__ = (Index("ix_provider_topics_topic", "topic", "provider_id"),)
+
+
+class ProviderLanguageRow(Base):
+    __tablename__ = "provider_languages"
+
+    provider_id: Mapped[str] = _provider_fk()
+    language: Mapped[str] = Column(String(3), primary_key=True)
+    __table_args__ = (Index("ix_provider_languages_language", "language", "provider_id"),)
+
+
+class ProviderTargetGroupRow(Base):
+    __tablename__ = "provider_target_groups"
+
+    provider_id: Mapped[str] = _provider_fk()
+    target_group: Mapped[str] = Column(String(20), primary_key=True)
+
+
+class ProviderServiceAreaRow(Base):
+    """One item of a remote service's area; ``scope`` is nationwide, region or municipality."""
+
+    __tablename__ = "provider_service_areas"
+
+    id: Mapped[int] = Column(Integer, primary_key=True, autoincrement=True)
+    provider_id: Mapped[str] = Column(
+        ForeignKey("providers.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    scope: Mapped[str] = Column(String(12), nullable=False)
+    region_code: Mapped[str | None] = Column(ForeignKey("regions.code"))
+    municipality_code: Mapped[str | None] = Column(ForeignKey("municipalities.code"))
+
+    # Coverage lookups go scope by scope and stop at the limit: (key, provider_id) order.
+    __table_args__ = (
+        Index("ix_provider_service_areas_scope", "scope", "provider_id"),
+        Index("ix_provider_service_areas_region", "region_code", "provider_id"),
+        Index("ix_provider_service_areas_municipality", "municipality_code", "provider_id"),
+    )

@@ -1,0 +1,476 @@
+"""Reading provider files (CSV, YAML): every row validated, every error reported.
+
+A file is accepted only as a whole: :func:`read_provider_file` returns the
+validated providers together with all errors, and callers write nothing when
+there is any error.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot import vocab
+from bot.geo import Gazetteer, UnknownPlaceError, haversine_km
+from bot.providers.model import Provider, ServiceArea
+from bot.providers.opening_hours import OpeningHoursError, parse_opening_hours
+
+COLUMNS: tuple[str, ...] = (
+    "id",
+    "name_fi",
+    "name_sv",
+    "name_en",
+    "organisation",
+    "org_type",
+    "municipality",
+    "street_address",
+    "postal_code",
+    "lat",
+    "lon",
+    "support_forms",
+    "topics",
+    "languages",
+    "target_groups",
+    "service_area",
+    "opening_hours",
+    "phone",
+    "email",
+    "website",
+    "free_of_charge",
+    "wheelchair_accessible",
+    "booking_required",
+    "description_fi",
+    "description_sv",
+    "description_en",
+)
+"""The CSV header, in the documented order (YAML uses the same keys)."""
+
+# Finland with a margin: a point outside is a typo or swapped coordinates.
+FINLAND_BOX = (59.3, 70.2, 19.0, 31.7)
+FAR_FROM_MUNICIPALITY_KM = 80.0
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,119}$")
+_POSTAL_CODE = re.compile(r"^\d{5}$")
+_PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]{4,30}$")
+_EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[A-Za-z]{2,}$")
+_URL = re.compile(r"^https?://[^\s/<>\"]+\.[^\s<>\"]+$", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_TRUE = {"true", "yes", "1"}
+_FALSE = {"false", "no", "0"}
+_LENGTHS = {
+    "name_fi": 300,
+    "name_sv": 300,
+    "name_en": 300,
+    "organisation": 300,
+    "street_address": 300,
+    "opening_hours": 500,
+    "website": 500,
+    "email": 254,
+    "description_fi": 4000,
+    "description_sv": 4000,
+    "description_en": 4000,
+}
+
+
+@dataclass(frozen=True)
+class ImportIssue:
+    """An error or warning about one value of one row."""
+
+    line: int
+    column: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.column}: {self.reason}"
+
+
+@dataclass
+class ParsedFile:
+    """What a file holds: valid providers, and the errors and warnings found."""
+
+    providers: list[Provider] = field(default_factory=list)
+    errors: list[ImportIssue] = field(default_factory=list)
+    warnings: list[ImportIssue] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+class ProviderFileError(ValueError):
+    """The file cannot be read at all (missing, wrong format, bad header)."""
+
+
+RawRow = tuple[int, Mapping[str, Any]]
+"""A row as read from a file: its line number and its values by column."""
+
+
+def detect_format(path: Path) -> str:
+    """``csv`` or ``yaml`` from the file name."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return "csv"
+    if suffix in (".yml", ".yaml"):
+        return "yaml"
+    raise ProviderFileError(f"{path.name}: unknown file type {suffix!r} (use .csv, .yml or .yaml)")
+
+
+def read_raw_rows(path: Path, file_format: str | None = None) -> list[RawRow]:
+    """Read the rows of a CSV or YAML provider file, checking its overall shape."""
+    file_format = file_format or detect_format(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ProviderFileError(f"{path}: no such file") from None
+    except UnicodeDecodeError as exc:
+        raise ProviderFileError(
+            f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"
+        ) from None
+    if file_format == "csv":
+        return list(csv_rows(text))
+    if file_format == "yaml":
+        return yaml_rows(text)
+    raise ProviderFileError(f"unknown format {file_format!r} (use csv or yaml)")
+
+
+def csv_rows(text: str) -> Iterator[RawRow]:
+    """Rows of a CSV text; the header must hold exactly :data:`COLUMNS`."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = [name.strip() for name in next(reader)]
+    except StopIteration:
+        raise ProviderFileError("the file is empty (expected a header line)") from None
+    except csv.Error as exc:
+        raise ProviderFileError(f"line 1: {exc}") from None
+    if len(header) == 1 and ";" in header[0]:
+        raise ProviderFileError(
+            "line 1: the header is separated by ';' — columns must be separated by ','"
+        )
+    missing = [c for c in COLUMNS if c not in header]
+    unknown = [c for c in header if c not in COLUMNS]
+    duplicated = sorted({c for c in header if header.count(c) > 1})
+    problems = []
+    if missing:
+        problems.append(f"missing columns: {', '.join(missing)}")
+    if unknown:
+        problems.append(f"unknown columns: {', '.join(unknown)}")
+    if duplicated:
+        problems.append(f"repeated columns: {', '.join(duplicated)}")
+    if problems:
+        raise ProviderFileError("line 1: header: " + "; ".join(problems))
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise ProviderFileError(f"line {reader.line_num}: {exc}") from None
+        line = reader.line_num
+        if not any(v.strip() for v in values):
+            continue  # blank line
+        if len(values) != len(header):
+            yield line, {"__shape__": f"{len(values)} fields, the header has {len(header)}"}
+            continue
+        yield line, dict(zip(header, values, strict=False))
+
+
+class _LineLoader(yaml.SafeLoader):
+    """A safe YAML loader that remembers the line where each mapping starts."""
+
+
+def _mapping_with_line(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
+    mapping = loader.construct_mapping(node, deep=True)
+    mapping["__line__"] = node.start_mark.line + 1
+    return mapping
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_with_line)
+
+
+def yaml_rows(text: str) -> list[RawRow]:
+    """Rows of a YAML text: a list of providers, or a mapping with a ``providers`` list."""
+    try:
+        document = yaml.load(text, Loader=_LineLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        raise ProviderFileError(f"{where}not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    if isinstance(document, dict) and "providers" in document:
+        document = document["providers"]
+    if document is None:
+        return []
+    if not isinstance(document, list):
+        raise ProviderFileError(
+            "expected a list of providers (or a mapping with a 'providers' list)"
+        )
+    rows: list[RawRow] = []
+    for item in document:
+        if not isinstance(item, dict):
+            raise ProviderFileError(f"every provider must be a mapping, got {type(item).__name__}")
+        line = item.pop("__line__")
+        rows.append((line, {str(k): v for k, v in item.items()}))
+    return rows
+
+
+def _text(value: Any) -> str:
+    """A raw value as text: YAML scalars and lists become what a CSV cell would hold."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return ";".join(_text(v) for v in value)
+    return str(value).strip()
+
+
+class _RowValidator:
+    """Turns one raw row into a :class:`Provider`, collecting every problem."""
+
+    def __init__(
+        self, line: int, raw: Mapping[str, Any], gazetteer: Gazetteer, source: str
+    ) -> None:
+        self.line = line
+        self.values = {k: _text(v) for k, v in raw.items()}
+        self.gazetteer = gazetteer
+        self.source = source
+        self.errors: list[ImportIssue] = []
+        self.warnings: list[ImportIssue] = []
+
+    def error(self, column: str, reason: str) -> None:
+        self.errors.append(ImportIssue(self.line, column, reason))
+
+    def warn(self, column: str, reason: str) -> None:
+        self.warnings.append(ImportIssue(self.line, column, reason))
+
+    def text(self, column: str, *, required: bool = False) -> str | None:
+        value = self.values.get(column, "")
+        if not value:
+            if required:
+                self.error(column, "required")
+            return None
+        if _CONTROL.search(value):
+            self.error(column, "contains control characters")
+            return None
+        limit = _LENGTHS.get(column)
+        if limit and len(value) > limit:
+            self.error(column, f"longer than {limit} characters ({len(value)})")
+            return None
+        return value
+
+    def matching(self, column: str, pattern: re.Pattern[str], what: str) -> str | None:
+        value = self.text(column)
+        if value is not None and not pattern.match(value):
+            self.error(column, f"{value!r} is not {what}")
+            return None
+        return value
+
+    def choice(self, column: str, allowed: Iterable[str]) -> str | None:
+        value = self.text(column, required=True)
+        if value is None:
+            return None
+        allowed = sorted(allowed)
+        if value.lower() not in allowed:
+            self.error(column, f"{value!r} is not one of: {', '.join(allowed)}")
+            return None
+        return value.lower()
+
+    def choices(
+        self, column: str, allowed: Iterable[str], *, required: bool, hint: str = ""
+    ) -> frozenset[str]:
+        items = [v.strip().lower() for v in self.values.get(column, "").split(";") if v.strip()]
+        if not items:
+            if required:
+                self.error(column, "required (a ';'-separated list)")
+            return frozenset()
+        allowed_set = set(allowed)
+        bad = [v for v in items if v not in allowed_set]
+        if bad:
+            self.error(
+                column,
+                f"unknown value{'s' if len(bad) > 1 else ''} {', '.join(map(repr, bad))}"
+                f" (allowed: {', '.join(sorted(allowed_set))}){hint}",
+            )
+            return frozenset()
+        return frozenset(items)
+
+    def boolean(self, column: str) -> bool | None:
+        value = self.values.get(column, "").lower()
+        if not value:
+            return None
+        if value in _TRUE:
+            return True
+        if value in _FALSE:
+            return False
+        self.error(column, f"{value!r} is not a boolean (true/false, yes/no, 1/0)")
+        return None
+
+    def coordinate(self, column: str) -> float | None:
+        value = self.values.get(column, "").replace(",", ".")
+        try:
+            return float(value)
+        except ValueError:
+            self.error(column, f"{value!r} is not a number")
+            return None
+
+    def service_areas(self) -> frozenset[ServiceArea]:
+        items = [v.strip() for v in self.values.get("service_area", "").split(";") if v.strip()]
+        areas: list[ServiceArea] = []
+        for item in items:
+            kind, _, name = item.partition(":")
+            kind = kind.strip().lower()
+            try:
+                if kind == "nationwide" and not name:
+                    areas.append(ServiceArea("nationwide"))
+                elif kind == "region" and name.strip():
+                    areas.append(ServiceArea("region", self.gazetteer.region(name).code))
+                elif kind == "municipality" and name.strip():
+                    areas.append(
+                        ServiceArea("municipality", self.gazetteer.municipality(name).code)
+                    )
+                else:
+                    self.error(
+                        "service_area",
+                        f"{item!r}: use nationwide, region:<name> or municipality:<name>",
+                    )
+            except UnknownPlaceError as exc:
+                self.error("service_area", str(exc))
+        if len(areas) > 1 and any(a.scope == "nationwide" for a in areas):
+            self.error("service_area", "'nationwide' cannot be combined with other areas")
+        return frozenset(areas)
+
+    def provider(self) -> Provider | None:
+        v = self
+        if "__shape__" in self.values:
+            self.error("row", self.values["__shape__"])
+            return None
+        unknown = sorted(set(self.values) - set(COLUMNS))
+        for column in unknown:
+            self.error(column, f"unknown field (known: {', '.join(COLUMNS)})")
+
+        provider_id = v.text("id", required=True)
+        if provider_id is not None and not _ID.match(provider_id):
+            v.error("id", f"{provider_id!r}: use letters, digits and . _ : - (at most 120)")
+        name_fi = v.text("name_fi", required=True)
+        org_type = v.choice("org_type", vocab.ORG_TYPES)
+
+        municipality = None
+        municipality_name = v.text("municipality", required=True)
+        if municipality_name is not None:
+            try:
+                municipality = v.gazetteer.municipality(municipality_name)
+            except UnknownPlaceError as exc:
+                v.error("municipality", str(exc))
+
+        lat_text, lon_text = v.values.get("lat", ""), v.values.get("lon", "")
+        lat = lon = None
+        at_centre = False
+        if lat_text and lon_text:
+            lat, lon = v.coordinate("lat"), v.coordinate("lon")
+            if lat is not None and lon is not None:
+                min_lat, max_lat, min_lon, max_lon = FINLAND_BOX
+                if not (min_lat <= lat <= max_lat and min_lon <= lon <= max_lon):
+                    swapped = min_lat <= lon <= max_lat and min_lon <= lat <= max_lon
+                    v.error(
+                        "lat",
+                        f"{lat}, {lon} is outside Finland"
+                        + (" (lat and lon swapped?)" if swapped else ""),
+                    )
+                elif municipality is not None:
+                    far = haversine_km(lat, lon, municipality.lat, municipality.lon)
+                    if far > FAR_FROM_MUNICIPALITY_KM:
+                        v.warn("lat", f"{far:.0f} km from the centre of {municipality.name_fi}")
+        elif lat_text or lon_text:
+            v.error("lon" if lat_text else "lat", "give both lat and lon, or neither")
+        elif municipality is not None:
+            lat, lon, at_centre = municipality.lat, municipality.lon, True
+            v.warn("lat", f"no coordinates: using the centre of {municipality.name_fi}")
+
+        forms = v.choices(
+            "support_forms",
+            vocab.SUPPORT_FORMS,
+            required=True,
+            hint=" — for remote support name phone, video or chat"
+            if "remote" in v.values.get("support_forms", "").lower()
+            else "",
+        )
+        topics = v.choices("topics", vocab.TOPICS, required=True)
+        languages = v.choices("languages", vocab.LANGUAGES, required=True)
+        groups = v.choices("target_groups", vocab.TARGET_GROUPS, required=False)
+        areas = v.service_areas()
+
+        hours = v.text("opening_hours")
+        if hours is not None:
+            try:
+                parse_opening_hours(hours)
+            except OpeningHoursError as exc:
+                v.error("opening_hours", f"{hours!r}: {exc}")
+
+        fields = dict(
+            name_sv=v.text("name_sv"),
+            name_en=v.text("name_en"),
+            organisation=v.text("organisation"),
+            street_address=v.text("street_address"),
+            postal_code=v.matching("postal_code", _POSTAL_CODE, "a postal code of five digits"),
+            phone=v.matching("phone", _PHONE, "a phone number"),
+            email=v.matching("email", _EMAIL, "an e-mail address"),
+            website=v.matching("website", _URL, "a web address starting with https:// or http://"),
+            free_of_charge=v.boolean("free_of_charge"),
+            wheelchair_accessible=v.boolean("wheelchair_accessible"),
+            booking_required=v.boolean("booking_required"),
+            description_fi=v.text("description_fi"),
+            description_sv=v.text("description_sv"),
+            description_en=v.text("description_en"),
+        )
+        if v.errors:
+            return None
+        assert provider_id and name_fi and org_type and municipality and lat is not None
+        assert lon is not None
+        return Provider(
+            id=provider_id,
+            name_fi=name_fi,
+            org_type=org_type,
+            municipality_code=municipality.code,
+            lat=lat,
+            lon=lon,
+            location_is_municipality_centre=at_centre,
+            support_forms=forms,
+            topics=topics,
+            languages=languages,
+            target_groups=groups or frozenset({"everyone"}),
+            service_areas=areas,
+            opening_hours=hours,
+            source=v.source,
+            **fields,  # type: ignore[arg-type]
+        )
+
+
+def validate_rows(
+    rows: Iterable[RawRow], gazetteer: Gazetteer, *, source: str = "import"
+) -> ParsedFile:
+    """Validate every row; duplicates of an id within the file are errors too."""
+    result = ParsedFile()
+    first_line_of: dict[str, int] = {}
+    for line, raw in rows:
+        validator = _RowValidator(line, raw, gazetteer, source)
+        provider = validator.provider()
+        result.errors.extend(validator.errors)
+        result.warnings.extend(validator.warnings)
+        if provider is None:
+            continue
+        if provider.id in first_line_of:
+            result.errors.append(
+                ImportIssue(
+                    line, "id", f"{provider.id!r} already on line {first_line_of[provider.id]}"
+                )
+            )
+            continue
+        first_line_of[provider.id] = line
+        result.providers.append(provider)
+    return result

@@ -1,0 +1,1 @@
+"""The web service (aiohttp): provider API now; widget, console and handoff API later."""
