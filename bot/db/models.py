@@ -16,7 +16,8 @@ from sqlalchemy import (
     String,
     Text,
 )
-from sqlalchemy.orm import Mapped, declarative_base, relationship
+from sqlalchemy.orm import Mapped, registry, relationship
+from sqlalchemy.orm.decl_api import DeclarativeMeta
 
 # Deterministic constraint names, so migrations work the same on every engine.
 NAMING_CONVENTION = {
@@ -27,7 +28,16 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-Base = declarative_base(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+mapper_registry = registry(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+
+
+class Base(metaclass=DeclarativeMeta):
+    """Declarative base written out, so type checkers see a real class (SQLAlchemy 1.4)."""
+
+    __abstract__ = True
+    registry = mapper_registry
+    metadata = mapper_registry.metadata
+    __init__ = mapper_registry.constructor
 
 
 def _utcnow() -> dt.datetime:

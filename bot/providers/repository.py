@@ -146,7 +146,7 @@ class InMemoryProviderRepository:
         return sorted(found, key=lambda c: (c.rank, c.provider_id))[:limit]
 
 
-_CHILD_TABLES: tuple[tuple[type, str, str], ...] = (
+_CHILD_TABLES: tuple[tuple[Any, str, str], ...] = (
     (ProviderFormRow, "form", "support_forms"),
     (ProviderTopicRow, "topic", "topics"),
     (ProviderLanguageRow, "language", "languages"),
@@ -194,7 +194,7 @@ def _to_domain(row: ProviderRow) -> Provider:
         target_groups=frozenset(r.target_group for r in row.target_groups),
         service_areas=frozenset(
             ServiceArea(
-                a.scope,  # type: ignore[arg-type]
+                a.scope,
                 a.region_code if a.scope == "region" else a.municipality_code,
             )
             for a in row.service_areas
@@ -232,7 +232,7 @@ class SqlProviderRepository:
                 now = func.now()
                 new_rows = [self._row(p) for p in batch if p.id not in existing]
                 old_rows = [{"b_id": p.id, **self._row(p)} for p in batch if p.id in existing]
-                table: Table = ProviderRow.__table__  # type: ignore[assignment]
+                table: Table = ProviderRow.__table__
                 if new_rows:
                     session.execute(insert(table).values(updated_at=now), new_rows)
                 if old_rows:
