@@ -5,12 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, create_engine
+from sqlalchemy.engine import Engine, create_engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url`` with the settings this application needs on each backend."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        # SQLAlchemy 1.4 opens a new connection per checkout for SQLite files (NullPool);
+        # a pool keeps the per-query cost at a statement, not a connect plus pragmas.
+        kwargs.setdefault("poolclass", QueuePool)
+        kwargs.setdefault("connect_args", {"check_same_thread": False})
     engine = create_engine(url, future=True, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)

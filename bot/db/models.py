@@ -164,3 +164,12 @@ class ProviderServiceAreaRow(Base):
         Index("ix_provider_service_areas_region", "region_code", "provider_id"),
         Index("ix_provider_service_areas_municipality", "municipality_code", "provider_id"),
     )
+
+
+class DataVersionRow(Base):
+    """A counter per data set, raised by every write, so caches know when to reload."""
+
+    __tablename__ = "data_versions"
+
+    name: Mapped[str] = Column(String(40), primary_key=True)
+    version: Mapped[int] = Column(Integer, nullable=False, default=0)

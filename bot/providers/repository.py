@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import threading
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy import Table, delete, func, insert, literal, select, union_all, update
 from sqlalchemy.orm import sessionmaker
-from sqlalchemy.sql import ColumnElement, bindparam
+from sqlalchemy.sql import bindparam
 
 from bot.db.models import (
+    DataVersionRow,
     ProviderFormRow,
     ProviderLanguageRow,
     ProviderRow,
@@ -18,47 +21,22 @@ from bot.db.models import (
     ProviderTargetGroupRow,
     ProviderTopicRow,
 )
-from bot.geo.distance import bounding_box, haversine_km
+from bot.geo.distance import haversine_km
+from bot.providers.index import IndexRow, ProviderIndex
+from bot.providers.matching import Coverage, ProviderFilter, coverage_of
 from bot.providers.model import Provider, ServiceArea
 
 BATCH = 400
 """Rows per statement batch (keeps IN lists under every backend's parameter limit)."""
 
-FIRST_RADIUS_KM = 30.0
-WHOLE_COUNTRY_KM = 1500.0
-
-
-@dataclass(frozen=True)
-class ProviderFilter:
-    """Hard filters: each set in ``topic_sets`` must meet the provider's topics."""
-
-    topic_sets: tuple[frozenset[str], ...] = ()
-    forms: frozenset[str] = frozenset()
-    language: str | None = None
-
-    def accepts(self, provider: Provider) -> bool:
-        """The same rule the SQL applies, for fakes and naive scans."""
-        return (
-            provider.active
-            and all(provider.topics & wanted for wanted in self.topic_sets)
-            and (not self.forms or bool(provider.forms_offered(self.forms)))
-            and (self.language is None or self.language in provider.languages)
-        )
+DATA_SET = "providers"
+"""Name of the provider data in ``data_versions``."""
 
 
 @dataclass(frozen=True)
 class UpsertCounts:
     created: int
     updated: int
-
-
-@dataclass(frozen=True)
-class Coverage:
-    """A provider found by service area, with the area item that covered the place."""
-
-    provider_id: str
-    area: str  # "municipality:<code>", "region:<code>" or "nationwide"
-    rank: int  # 0 municipality, 1 region, 2 nationwide: the more local the better
 
 
 class ProviderRepository(Protocol):
@@ -79,29 +57,6 @@ class ProviderRepository(Protocol):
     def covering(
         self, municipality_code: str, region_code: str, filters: ProviderFilter, limit: int
     ) -> list[Coverage]: ...
-
-
-def _area_rank(area: ServiceArea) -> int:
-    return {"municipality": 0, "region": 1, "nationwide": 2}[area.scope]
-
-
-def coverage_of(provider: Provider, municipality_code: str, region_code: str) -> Coverage | None:
-    """How ``provider``'s service area covers a municipality, or ``None``."""
-    if not provider.service_areas:
-        if provider.municipality_code == municipality_code:
-            return Coverage(provider.id, f"municipality:{municipality_code}", 0)
-        return None
-    matches = [
-        a
-        for a in provider.service_areas
-        if a.scope == "nationwide"
-        or (a.scope == "region" and a.code == region_code)
-        or (a.scope == "municipality" and a.code == municipality_code)
-    ]
-    if not matches:
-        return None
-    best = min(matches, key=lambda a: (_area_rank(a), a.code or ""))
-    return Coverage(provider.id, str(best), _area_rank(best))
 
 
 class InMemoryProviderRepository:
@@ -185,23 +140,78 @@ def _chunks(items: Sequence[Any], size: int = BATCH) -> Iterable[Sequence[Any]]:
         yield items[start : start + size]
 
 
-def _to_domain(row: ProviderRow) -> Provider:
-    return Provider(
-        id=row.id,
-        support_forms=frozenset(r.form for r in row.support_forms),
-        topics=frozenset(r.topic for r in row.topics),
-        languages=frozenset(r.language for r in row.languages),
-        target_groups=frozenset(r.target_group for r in row.target_groups),
-        service_areas=frozenset(
-            ServiceArea(
-                a.scope,
-                a.region_code if a.scope == "region" else a.municipality_code,
+# Statements built once: per query only the parameters change (an expanding IN list).
+_IDS = bindparam("ids", expanding=True)
+_PROVIDERS = ProviderRow.__table__
+_VERSION = select(DataVersionRow.version).where(DataVersionRow.name == DATA_SET)
+_AREA_COLUMNS = (
+    ProviderServiceAreaRow.provider_id,
+    ProviderServiceAreaRow.scope,
+    ProviderServiceAreaRow.region_code,
+    ProviderServiceAreaRow.municipality_code,
+)
+_LOAD = {
+    True: (
+        select(_PROVIDERS).where(_PROVIDERS.c.id.in_(_IDS)),
+        union_all(
+            *(
+                select(m.provider_id, literal(attribute), getattr(m, column)).where(
+                    m.provider_id.in_(_IDS)
+                )
+                for m, column, attribute in _CHILD_TABLES
             )
-            for a in row.service_areas
         ),
-        updated_at=row.updated_at,
-        **{name: getattr(row, name) for name in _SCALAR_FIELDS},
+        select(*_AREA_COLUMNS).where(ProviderServiceAreaRow.provider_id.in_(_IDS)),
+    ),
+    False: (
+        select(_PROVIDERS),
+        union_all(
+            *(
+                select(m.provider_id, literal(attribute), getattr(m, column))
+                for m, column, attribute in _CHILD_TABLES
+            )
+        ),
+        select(*_AREA_COLUMNS),
+    ),
+}
+
+
+def _load(session: Any, params: dict[str, Any], *, by_id: bool) -> dict[str, Provider]:
+    """Providers with their lists and areas: all of them, or those with ``params["ids"]``."""
+    providers_stmt, lists_stmt, areas_stmt = _LOAD[by_id]
+    rows = session.execute(providers_stmt, params).mappings().all()
+    if not rows:
+        return {}
+    lists: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for pid, attribute, value in session.execute(lists_stmt, params):
+        lists[pid][attribute].add(value)
+    areas: dict[str, set[ServiceArea]] = defaultdict(set)
+    for pid, scope, region, municipality in session.execute(areas_stmt, params):
+        areas[pid].add(ServiceArea(scope, region if scope == "region" else municipality))
+    return {
+        r["id"]: Provider(
+            id=r["id"],
+            support_forms=frozenset(lists[r["id"]]["support_forms"]),
+            topics=frozenset(lists[r["id"]]["topics"]),
+            languages=frozenset(lists[r["id"]]["languages"]),
+            target_groups=frozenset(lists[r["id"]]["target_groups"]),
+            service_areas=frozenset(areas[r["id"]]),
+            updated_at=r["updated_at"],
+            **{name: r[name] for name in _SCALAR_FIELDS},
+        )
+        for r in rows
+    }
+
+
+def _bump_version(session: Any) -> None:
+    """Raise the provider data version inside the writing transaction."""
+    raised = session.execute(
+        update(DataVersionRow)
+        .where(DataVersionRow.name == DATA_SET)
+        .values(version=DataVersionRow.version + 1)
     )
+    if raised.rowcount == 0:
+        session.execute(insert(DataVersionRow).values(name=DATA_SET, version=1))
 
 
 class SqlProviderRepository:
@@ -209,6 +219,8 @@ class SqlProviderRepository:
 
     def __init__(self, session_factory: sessionmaker) -> None:
         self._sessions = session_factory
+        self._index: ProviderIndex | None = None
+        self._index_lock = threading.Lock()
 
     def upsert(
         self, providers: Sequence[Provider], on_progress: Callable[[int], None] | None = None
@@ -264,6 +276,7 @@ class SqlProviderRepository:
                 updated += len(old_rows)
                 if on_progress:
                     on_progress(len(batch))
+            _bump_version(session)
         return UpsertCounts(created, updated)
 
     @staticmethod
@@ -273,18 +286,22 @@ class SqlProviderRepository:
         return row
 
     def get_many(self, ids: Iterable[str]) -> dict[str, Provider]:
-        """Providers by id (missing ids are left out)."""
+        """Providers by id (missing ids are left out): three queries whatever the count."""
         wanted = list(dict.fromkeys(ids))
         found: dict[str, Provider] = {}
         with self._sessions() as session:
             for batch in _chunks(wanted):
-                for row in session.scalars(select(ProviderRow).where(ProviderRow.id.in_(batch))):
-                    found[row.id] = _to_domain(row)
+                found.update(_load(session, {"ids": list(batch)}, by_id=True))
         return found
 
     def get(self, provider_id: str) -> Provider | None:
         """One provider by id."""
         return self.get_many([provider_id]).get(provider_id)
+
+    def all(self) -> list[Provider]:
+        """Every provider, active or not, ordered by id."""
+        with self._sessions() as session:
+            return sorted(_load(session, {}, by_id=False).values(), key=lambda p: p.id)
 
     def count(self) -> int:
         """Number of active providers."""
@@ -296,119 +313,65 @@ class SqlProviderRepository:
                 or 0
             )
 
-    def all(self) -> list[Provider]:
-        """Every provider, active or not, ordered by id."""
+    def data_version(self) -> int:
+        """The provider data version: raised by every write."""
         with self._sessions() as session:
-            return [
-                _to_domain(row)
-                for row in session.scalars(select(ProviderRow).order_by(ProviderRow.id))
-            ]
+            return int(session.scalar(_VERSION) or 0)
 
-    @staticmethod
-    def _filter_clauses(filters: ProviderFilter) -> list[ColumnElement[bool]]:
-        pid = ProviderRow.id
-        clauses: list[ColumnElement[bool]] = [ProviderRow.active.is_(True)]
-        for wanted in filters.topic_sets:
-            clauses.append(
-                select(ProviderTopicRow.provider_id)
-                .where(ProviderTopicRow.provider_id == pid, ProviderTopicRow.topic.in_(wanted))
-                .exists()
+    def index(self) -> ProviderIndex:
+        """The search index of the current data, rebuilt only when the data changed."""
+        version = self.data_version()
+        index = self._index
+        if index is not None and index.version == version:
+            return index
+        with self._index_lock:  # one rebuild at a time; readers keep the old snapshot
+            if self._index is None or self._index.version != version:
+                self._index = self._build_index(version)
+            return self._index
+
+    def _build_index(self, version: int) -> ProviderIndex:
+        with self._sessions() as session:
+            points = session.execute(
+                select(
+                    ProviderRow.id, ProviderRow.lat, ProviderRow.lon, ProviderRow.municipality_code
+                ).where(ProviderRow.active.is_(True))
+            ).all()
+            lists: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+            parts = [
+                select(model.provider_id, literal(attribute), getattr(model, column))
+                for model, column, attribute in _CHILD_TABLES[:3]
+            ]
+            for pid, attribute, value in session.execute(union_all(*parts)):
+                lists[pid][attribute].add(value)
+            areas: dict[str, list[tuple[str, str | None]]] = defaultdict(list)
+            area = ProviderServiceAreaRow
+            for pid, scope, region, municipality in session.execute(
+                select(area.provider_id, area.scope, area.region_code, area.municipality_code)
+            ):
+                areas[pid].append((scope, region if scope == "region" else municipality))
+        rows = (
+            IndexRow(
+                id=pid,
+                lat=lat,
+                lon=lon,
+                municipality_code=municipality_code,
+                topics=frozenset(lists[pid]["topics"]),
+                forms=frozenset(lists[pid]["support_forms"]),
+                languages=frozenset(lists[pid]["languages"]),
+                areas=tuple(areas[pid]),
             )
-        if filters.forms:
-            clauses.append(
-                select(ProviderFormRow.provider_id)
-                .where(ProviderFormRow.provider_id == pid, ProviderFormRow.form.in_(filters.forms))
-                .exists()
-            )
-        if filters.language:
-            clauses.append(
-                select(ProviderLanguageRow.provider_id)
-                .where(
-                    ProviderLanguageRow.provider_id == pid,
-                    ProviderLanguageRow.language == filters.language,
-                )
-                .exists()
-            )
-        return clauses
+            for pid, lat, lon, municipality_code in points
+        )
+        return ProviderIndex(rows, version)
 
     def nearest(
         self, lat: float, lon: float, filters: ProviderFilter, limit: int
     ) -> list[tuple[str, float]]:
-        """Ids and distances (km) of the ``limit`` nearest matching providers, ties by id.
-
-        Searches a box around the point that grows fourfold until it holds
-        ``limit`` matches inside the circle it encloses: every provider nearer
-        than the radius is then in the box, so the answer is exact.
-        """
-        clauses = self._filter_clauses(filters)
-        radius = FIRST_RADIUS_KM
-        with self._sessions() as session:
-            while True:
-                whole = radius >= WHOLE_COUNTRY_KM
-                stmt = select(ProviderRow.id, ProviderRow.lat, ProviderRow.lon).where(*clauses)
-                if not whole:
-                    min_lat, max_lat, min_lon, max_lon = bounding_box(lat, lon, radius)
-                    stmt = stmt.where(
-                        ProviderRow.lat.between(min_lat, max_lat),
-                        ProviderRow.lon.between(min_lon, max_lon),
-                    )
-                hits = sorted(
-                    (d, pid)
-                    for pid, plat, plon in session.execute(stmt)
-                    if (d := haversine_km(lat, lon, plat, plon)) <= radius or whole
-                )
-                if len(hits) >= limit or whole:
-                    return [(pid, d) for d, pid in hits[:limit]]
-                radius *= 4
+        """Ids and distances (km) of the ``limit`` nearest matching providers, ties by id."""
+        return self.index().nearest(lat, lon, filters, limit)
 
     def covering(
         self, municipality_code: str, region_code: str, filters: ProviderFilter, limit: int
     ) -> list[Coverage]:
         """Providers whose service area covers the municipality: most local first, then by id."""
-        clauses = self._filter_clauses(filters)
-        area = ProviderServiceAreaRow
-        has_no_area = ~select(area.id).where(area.provider_id == ProviderRow.id).exists()
-        steps: list[tuple[Any, str, int]] = [
-            (
-                select(ProviderRow.id).where(
-                    ProviderRow.municipality_code == municipality_code, has_no_area
-                ),
-                f"municipality:{municipality_code}",
-                0,
-            ),
-            (
-                select(ProviderRow.id)
-                .join(area, area.provider_id == ProviderRow.id)
-                .where(area.municipality_code == municipality_code),
-                f"municipality:{municipality_code}",
-                0,
-            ),
-            (
-                select(ProviderRow.id)
-                .join(area, area.provider_id == ProviderRow.id)
-                .where(area.region_code == region_code),
-                f"region:{region_code}",
-                1,
-            ),
-            (
-                select(ProviderRow.id)
-                .join(area, area.provider_id == ProviderRow.id)
-                .where(area.scope == "nationwide"),
-                "nationwide",
-                2,
-            ),
-        ]
-        found: dict[str, Coverage] = {}
-        with self._sessions() as session:
-            by_rank: list[list[Coverage]] = [[], [], []]
-            for stmt, label, rank in steps:
-                if sum(len(r) for r in by_rank[:rank]) >= limit:
-                    break  # everything still to come ranks below what we have
-                ids = session.scalars(
-                    stmt.where(*clauses).order_by(ProviderRow.id).limit(limit + len(found))
-                )
-                for pid in ids:
-                    if pid not in found:
-                        found[pid] = Coverage(pid, label, rank)
-                        by_rank[rank].append(found[pid])
-        return sorted(found.values(), key=lambda c: (c.rank, c.provider_id))[:limit]
+        return self.index().covering(municipality_code, region_code, filters, limit)

@@ -17,9 +17,10 @@ from zoneinfo import ZoneInfo
 
 from bot import vocab
 from bot.geo import Gazetteer, Municipality, UnknownPlaceError, haversine_km
+from bot.providers.matching import ProviderFilter
 from bot.providers.model import Provider
 from bot.providers.opening_hours import open_now
-from bot.providers.repository import ProviderFilter, ProviderRepository
+from bot.providers.repository import ProviderRepository
 
 MAX_LIMIT = 50
 DISTANCE_ORDERED_FORMS = frozenset({"in_person", "training"})
@@ -178,63 +179,65 @@ def search(
             **extra,
         }
 
-    def in_person(forms: frozenset[str]) -> list[SearchResult]:
-        hits = repository.nearest(place.lat, place.lon, filters_for(forms), query.limit)
-        providers = repository.get_many(pid for pid, _ in hits)
-        return [
-            SearchResult(
-                provider=providers[pid],
-                kind="in_person",
-                distance_km=distance,
-                open_now=open_now(providers[pid].opening_hours, local_now),
-                matched=matched(providers[pid], forms, area=None),
-            )
-            for pid, distance in hits
-        ]
+    def in_person(forms: frozenset[str]) -> list[_Hit]:
+        found = repository.nearest(place.lat, place.lon, filters_for(forms), query.limit)
+        return [_Hit(pid, "in_person", forms, distance) for pid, distance in found]
 
-    def covered(forms: frozenset[str], kind: Kind) -> list[SearchResult]:
-        hits = repository.covering(
+    def covered(forms: frozenset[str], kind: Kind) -> list[_Hit]:
+        found = repository.covering(
             place.municipality.code, region.code, filters_for(forms), query.limit
         )
-        providers = repository.get_many(c.provider_id for c in hits)
-        results = []
-        for coverage in hits:
-            provider = providers[coverage.provider_id]
-            distance = (
-                haversine_km(place.lat, place.lon, provider.lat, provider.lon)
-                if kind == "in_person"
-                else None
-            )
-            results.append(
-                SearchResult(
-                    provider=provider,
-                    kind=kind,
-                    distance_km=distance,
-                    open_now=open_now(provider.opening_hours, local_now),
-                    matched=matched(provider, forms, area=_area_label(coverage.area, gazetteer)),
-                )
-            )
-        if kind == "in_person":  # home visits: the most local area, then the nearest
-            order = {c.provider_id: c.rank for c in hits}
-            results.sort(key=lambda r: (order[r.provider.id], r.distance_km or 0.0, r.provider.id))
-        return results
+        return [_Hit(c.provider_id, kind, forms, None, c.area, c.rank) for c in found]
 
     if form is None:
-        near = in_person(frozenset({"in_person"}))
-        remote = covered(frozenset(vocab.REMOTE_FORMS), "remote")
-        results = _alternate(near, remote)[: query.limit]
+        hits = _alternate(
+            in_person(frozenset({"in_person"})), covered(frozenset(vocab.REMOTE_FORMS), "remote")
+        )[: query.limit]
     elif form in DISTANCE_ORDERED_FORMS:
-        results = in_person(frozenset({form}))
+        hits = in_person(frozenset({form}))
     elif form == "home_visit":
-        results = covered(frozenset({"home_visit"}), "in_person")
+        hits = covered(frozenset({"home_visit"}), "in_person")
     else:
-        results = covered(vocab.forms_for(form), "remote")
+        hits = covered(vocab.forms_for(form), "remote")
+
+    providers = repository.get_many(hit.provider_id for hit in hits)  # one round trip
+    results = []
+    for hit in hits:
+        provider = providers[hit.provider_id]
+        distance = hit.distance_km
+        if hit.kind == "in_person" and distance is None:  # a home visit: how far they come
+            distance = haversine_km(place.lat, place.lon, provider.lat, provider.lon)
+        area = _area_label(hit.area, gazetteer) if hit.area else None
+        results.append(
+            SearchResult(
+                provider=provider,
+                kind=hit.kind,
+                distance_km=distance,
+                open_now=open_now(provider.opening_hours, local_now),
+                matched=matched(provider, hit.forms, area=area),
+            )
+        )
+    if form == "home_visit":  # the most local area first, then the nearest
+        rank = {hit.provider_id: hit.rank for hit in hits}
+        results.sort(key=lambda r: (rank[r.provider.id], r.distance_km or 0.0, r.provider.id))
     return SearchResponse(normalised, results, place.municipality)
 
 
-def _alternate(first: list[SearchResult], second: list[SearchResult]) -> list[SearchResult]:
+@dataclass(frozen=True)
+class _Hit:
+    """A provider found by the index, before its record is loaded."""
+
+    provider_id: str
+    kind: Kind
+    forms: frozenset[str]
+    distance_km: float | None
+    area: str | None = None
+    rank: int = 0
+
+
+def _alternate(first: list[_Hit], second: list[_Hit]) -> list[_Hit]:
     """Both kinds offered when no form was asked for: in-person, remote, in-person, ..."""
-    merged: list[SearchResult] = []
+    merged: list[_Hit] = []
     for i in range(max(len(first), len(second))):
         merged.extend(r[i] for r in (first, second) if i < len(r))
     return merged

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import random
 
@@ -9,12 +10,9 @@ import pytest
 
 from bot import vocab
 from bot.geo import Gazetteer, haversine_km
+from bot.providers.matching import ProviderFilter
 from bot.providers.model import Provider, ServiceArea
-from bot.providers.repository import (
-    InMemoryProviderRepository,
-    ProviderFilter,
-    ProviderRepository,
-)
+from bot.providers.repository import InMemoryProviderRepository, ProviderRepository
 from bot.providers.search import InvalidQueryError, SearchQuery, search
 from tests.conftest import BACKENDS, FIXTURES
 from tests.helpers import load_providers
@@ -300,9 +298,35 @@ def test_sql_search_equals_a_full_scan_on_random_data(backend, gazetteer, make_d
             forms=frozenset(rng.sample(sorted(vocab.SUPPORT_FORMS), rng.choice([1, 3]))),
             language=rng.choice([None, "fi", "sv", "se"]),
         )
-        assert repository.nearest(place.lat, place.lon, filters, 5) == pytest.approx(
-            scan.nearest(place.lat, place.lon, filters, 5)
-        )
+        got = repository.nearest(place.lat, place.lon, filters, 5)
+        want = scan.nearest(place.lat, place.lon, filters, 5)
+        assert [pid for pid, _ in got] == [pid for pid, _ in want]
+        assert [d for _, d in got] == pytest.approx([d for _, d in want], abs=1e-6)
         assert repository.covering(place.code, place.region_code, filters, 5) == scan.covering(
             place.code, place.region_code, filters, 5
         )
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_write_from_another_process_is_seen_by_the_next_search(backend, gazetteer, make_database):
+    """Each process keeps its own index; the data version tells it to reload."""
+    database = make_database(backend)
+    reader, writer = database.repository, database.repository  # two independent instances
+    assert reader is not writer
+    providers = load_providers(FIXTURES / "search_providers.yml", gazetteer)
+    writer.upsert(providers)
+    assert ids(reader, gazetteer, municipality="Lieksa", form="in_person", limit=1) != [
+        "new-lieksa"
+    ]
+    version = reader.data_version()
+    new = dataclasses.replace(
+        next(p for p in providers if p.id == "helsinki-b"), id="new-lieksa", municipality_code="422"
+    )
+    new = dataclasses.replace(
+        new, lat=gazetteer.municipality("Lieksa").lat, lon=gazetteer.municipality("Lieksa").lon
+    )
+    writer.upsert([new])
+    assert reader.data_version() == version + 1
+    assert ids(reader, gazetteer, municipality="Lieksa", form="in_person", limit=1) == [
+        "new-lieksa"
+    ]
