@@ -14,7 +14,7 @@ PYTHON_310 := $(shell \
     [ -n "$$c" ] && "$$c" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' >/dev/null 2>&1 && { echo "$$c"; break; }; \
   done)
 
-.PHONY: help install db demo run serve test test-unit test-integration lint format bench clean
+.PHONY: help install db demo run test test-unit test-integration test-e2e lint format bench clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[1m%-18s\033[0m %s\n", $$1, $$2}'
@@ -35,7 +35,7 @@ db: $(STAMP) ## create or migrate the database and load the gazetteer
 	$(BIN)/digituki db upgrade
 
 demo: db ## import the demo providers (idempotent)
-	$(BIN)/digituki providers import --source demo $(DEMO)
+	$(BIN)/digituki providers import --quiet --source demo $(DEMO)
 
 run: demo ## set everything up on SQLite and start the services
 	@$(BIN)/python -m bot.run
@@ -48,6 +48,9 @@ test-unit: $(STAMP) ## fast tests without databases or servers
 
 test-integration: $(STAMP) ## tests against SQLite and the PostgreSQL server
 	$(PYTEST) tests/integration
+
+test-e2e: $(STAMP) ## tests that start the services
+	$(PYTEST) tests/e2e
 
 lint: $(STAMP) ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check .

@@ -75,9 +75,10 @@ def cmd_providers_import(args: argparse.Namespace, settings: Settings) -> int:
         total=len(rows), desc="checking", unit="rows", disable=not big, file=sys.stderr
     ) as bar:
         parsed = validate_rows(_counted(rows, bar), gazetteer, source=args.source)
-    for warning in parsed.warnings[:MAX_WARNINGS_SHOWN]:
+    shown = 0 if args.quiet else MAX_WARNINGS_SHOWN
+    for warning in parsed.warnings[:shown]:
         print(f"warning: {warning}", file=sys.stderr)
-    if len(parsed.warnings) > MAX_WARNINGS_SHOWN:
+    if len(parsed.warnings) > shown and not args.quiet:
         print(f"... and {len(parsed.warnings) - MAX_WARNINGS_SHOWN} more warnings", file=sys.stderr)
     if parsed.errors:
         for error in parsed.errors:
@@ -202,6 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     imp.add_argument("--source", default="import", help="source label stored with each provider")
     imp.add_argument("--dry-run", action="store_true", help="only validate, write nothing")
+    imp.add_argument(
+        "--quiet", "-q", action="store_true", help="do not list warnings (errors are always listed)"
+    )
     imp.set_defaults(handler=cmd_providers_import)
 
     find = provider_commands.add_parser(

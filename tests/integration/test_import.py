@@ -250,3 +250,10 @@ def test_csv_with_byte_order_mark_and_crlf(database, cli, tmp_path):
     path.write_bytes(b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8"))
     status, _, err = cli(database.url, "providers", "import", str(path))
     assert status == 0, err
+
+
+def test_quiet_import_counts_warnings_without_listing_them(database, cli, tmp_path):
+    path = write_csv(tmp_path / "p.csv", [row(lat="", lon="")])
+    status, out, err = cli(database.url, "providers", "import", "--quiet", str(path))
+    assert status == 0 and "1 warnings" in out
+    assert "warning:" not in err
