@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
+from sqlalchemy.engine import Engine
 from tqdm import tqdm
 
 from bot.authorities import load_authorities
@@ -15,7 +16,7 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.db.engine import make_engine, make_session_factory
 from bot.db.migrate import current_revision, head_revision, load_gazetteer, upgrade_schema
 from bot.geo import Gazetteer, UnknownPlaceError
-from bot.providers.importer import ProviderFileError, read_raw_rows, validate_rows
+from bot.providers.importer import ProviderFileError, RawRow, read_raw_rows, validate_rows
 from bot.providers.repository import SqlProviderRepository
 from bot.providers.search import InvalidQueryError, SearchQuery, search
 
@@ -29,11 +30,12 @@ class CliError(Exception):
     """An error to print as one line, without a traceback."""
 
 
-def _engine(settings: Settings):  # type: ignore[no-untyped-def]
+def _engine(settings: Settings) -> Engine:
     return make_engine(settings.database_url)
 
 
-def _require_schema(settings: Settings):  # type: ignore[no-untyped-def]
+def _require_schema(settings: Settings) -> Engine:
+    """The engine, once the database is known to be at the code's schema revision."""
     engine = _engine(settings)
     current, head = current_revision(engine), head_revision(engine)
     if current != head:
@@ -105,7 +107,8 @@ def cmd_providers_import(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _counted(rows, bar):  # type: ignore[no-untyped-def]
+def _counted(rows: Iterable[RawRow], bar: tqdm) -> Iterator[RawRow]:
+    """Pass rows through, advancing the progress bar."""
     for row in rows:
         yield row
         bar.update(1)

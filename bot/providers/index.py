@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -35,18 +35,18 @@ def mask_of(values: Iterable[str], bits: dict[str, int]) -> int:
     return mask
 
 
-@dataclass(frozen=True)
+@dataclass
 class IndexRow:
-    """What the index keeps of one active provider."""
+    """What the index keeps of one active provider: masks built with :func:`mask_of`."""
 
     id: str
     lat: float
     lon: float
     municipality_code: str
-    topics: frozenset[str]
-    forms: frozenset[str]
-    languages: frozenset[str]
-    areas: tuple[tuple[str, str | None], ...]  # (scope, code)
+    topic_mask: int = 0
+    form_mask: int = 0
+    language_mask: int = 0
+    areas: list[tuple[str, str | None]] = field(default_factory=list)  # (scope, code)
 
 
 class ProviderIndex:
@@ -59,11 +59,9 @@ class ProviderIndex:
         self._lat = np.radians(np.array([r.lat for r in ordered], dtype=np.float64))
         self._lon = np.radians(np.array([r.lon for r in ordered], dtype=np.float64))
         self._cos_lat = np.cos(self._lat)
-        self._topics = np.array([mask_of(r.topics, TOPIC_BITS) for r in ordered], dtype=np.int64)
-        self._forms = np.array([mask_of(r.forms, FORM_BITS) for r in ordered], dtype=np.int64)
-        self._languages = np.array(
-            [mask_of(r.languages, LANGUAGE_BITS) for r in ordered], dtype=np.int64
-        )
+        self._topics = np.array([r.topic_mask for r in ordered], dtype=np.int64)
+        self._forms = np.array([r.form_mask for r in ordered], dtype=np.int64)
+        self._languages = np.array([r.language_mask for r in ordered], dtype=np.int64)
         point_only: dict[str, list[int]] = defaultdict(list)
         by_municipality: dict[str, list[int]] = defaultdict(list)
         by_region: dict[str, list[int]] = defaultdict(list)

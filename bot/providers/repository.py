@@ -22,7 +22,13 @@ from bot.db.models import (
     ProviderTopicRow,
 )
 from bot.geo.distance import haversine_km
-from bot.providers.index import IndexRow, ProviderIndex
+from bot.providers.index import (
+    FORM_BITS,
+    LANGUAGE_BITS,
+    TOPIC_BITS,
+    IndexRow,
+    ProviderIndex,
+)
 from bot.providers.matching import Coverage, ProviderFilter, coverage_of
 from bot.providers.model import Provider, ServiceArea
 
@@ -331,38 +337,31 @@ class SqlProviderRepository:
 
     def _build_index(self, version: int) -> ProviderIndex:
         with self._sessions() as session:
-            points = session.execute(
-                select(
-                    ProviderRow.id, ProviderRow.lat, ProviderRow.lon, ProviderRow.municipality_code
-                ).where(ProviderRow.active.is_(True))
-            ).all()
-            lists: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-            parts = [
-                select(model.provider_id, literal(attribute), getattr(model, column))
-                for model, column, attribute in _CHILD_TABLES[:3]
-            ]
-            for pid, attribute, value in session.execute(union_all(*parts)):
-                lists[pid][attribute].add(value)
-            areas: dict[str, list[tuple[str, str | None]]] = defaultdict(list)
-            area = ProviderServiceAreaRow
-            for pid, scope, region, municipality in session.execute(
-                select(area.provider_id, area.scope, area.region_code, area.municipality_code)
+            rows = {
+                pid: IndexRow(pid, lat, lon, municipality_code)
+                for pid, lat, lon, municipality_code in session.execute(
+                    select(
+                        ProviderRow.id,
+                        ProviderRow.lat,
+                        ProviderRow.lon,
+                        ProviderRow.municipality_code,
+                    ).where(ProviderRow.active.is_(True))
+                )
+            }
+            for model, column, bits, attribute in (
+                (ProviderTopicRow, "topic", TOPIC_BITS, "topic_mask"),
+                (ProviderFormRow, "form", FORM_BITS, "form_mask"),
+                (ProviderLanguageRow, "language", LANGUAGE_BITS, "language_mask"),
             ):
-                areas[pid].append((scope, region if scope == "region" else municipality))
-        rows = (
-            IndexRow(
-                id=pid,
-                lat=lat,
-                lon=lon,
-                municipality_code=municipality_code,
-                topics=frozenset(lists[pid]["topics"]),
-                forms=frozenset(lists[pid]["support_forms"]),
-                languages=frozenset(lists[pid]["languages"]),
-                areas=tuple(areas[pid]),
-            )
-            for pid, lat, lon, municipality_code in points
-        )
-        return ProviderIndex(rows, version)
+                for pid, value in session.execute(
+                    select(model.provider_id, getattr(model, column))
+                ):
+                    if (row := rows.get(pid)) is not None:
+                        setattr(row, attribute, getattr(row, attribute) | bits.get(value, 0))
+            for pid, scope, region, municipality in session.execute(select(*_AREA_COLUMNS)):
+                if (row := rows.get(pid)) is not None:
+                    row.areas.append((scope, region if scope == "region" else municipality))
+        return ProviderIndex(rows.values(), version)
 
     def nearest(
         self, lat: float, lon: float, filters: ProviderFilter, limit: int
