@@ -1,0 +1,207 @@
+"""Rasa graph components of our own: language detection, municipalities, entity values.
+
+Each wraps a plain helper of ``bot.nlu`` and is named in ``config.yml``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.config import DEFAULT_DATA_DIR
+from bot.geo import Gazetteer
+from bot.nlu.language import LanguageDetector
+from bot.nlu.places import MunicipalityMatcher
+from bot.nlu.values import ValueLexicon, simplemma_lemmas
+
+LANGUAGE_DETECTION = "language_detection"
+"""Key of the detection result in the parse data (read by the slot-mapping action)."""
+
+
+def _data_dir(config: dict[str, Any]) -> Path:
+    return Path(config.get("data_dir") or DEFAULT_DATA_DIR)
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
+class LanguageDetection(GraphComponent):
+    """Adds ``language_detection`` ({language, confidence, reason}) to each parsed message."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {"data_dir": None}
+
+    def __init__(self, detector: LanguageDetector) -> None:
+        self._detector = detector
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> LanguageDetection:
+        gazetteer = Gazetteer.from_dir(_data_dir(config) / "geo")
+        names = {n.casefold() for m in gazetteer for n in (m.name_fi, m.name_sv)}
+        return cls(LanguageDetector.with_lingua(ignore=lambda word: word.casefold() in names))
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            detection = self._detector.detect(message.get(TEXT) or "")
+            message.set(
+                LANGUAGE_DETECTION,
+                {
+                    "language": detection.language,
+                    "confidence": round(detection.confidence, 3),
+                    "reason": detection.reason,
+                },
+                add_to_output=True,
+            )
+        return messages
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
+class MunicipalityExtractor(GraphComponent, EntityExtractorMixin):
+    """Municipality entities with the official Finnish name; reconciles what DIET found."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {"data_dir": None, "keep_unresolved_model_entities": False}
+
+    def __init__(self, matcher: MunicipalityMatcher, config: dict[str, Any]) -> None:
+        self._matcher = matcher
+        self._config = config
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> MunicipalityExtractor:
+        data_dir = _data_dir(config)
+        gazetteer = Gazetteer.from_dir(data_dir / "geo")
+        return cls(
+            MunicipalityMatcher.from_files(gazetteer, data_dir / "geo" / "place_words.yml"), config
+        )
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            text = message.get(TEXT) or ""
+            found = self._matcher.find(text)
+            ours = [
+                {
+                    "entity": "municipality",
+                    "start": m.start,
+                    "end": m.end,
+                    "value": m.value,
+                    "confidence_entity": m.confidence,
+                    "extractor": self.name,
+                    "processors": [m.how],
+                }
+                for m in found
+            ]
+            kept = []
+            for entity in message.get(ENTITIES, []):
+                if entity.get("entity") != "municipality":
+                    kept.append(entity)
+                    continue
+                overlaps = any(
+                    o["start"] < entity["end"] and entity["start"] < o["end"] for o in ours
+                )
+                if overlaps:
+                    continue  # ours is normalised already
+                resolved = self._matcher.find(text[entity["start"] : entity["end"]])
+                if resolved:
+                    kept.append({**entity, "value": resolved[0].value})
+                elif self._config.get("keep_unresolved_model_entities"):
+                    kept.append(entity)
+            message.set(ENTITIES, sorted(kept + ours, key=lambda e: e["start"]), add_to_output=True)
+        return messages
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True)
+class EntityValueNormalizer(GraphComponent, EntityExtractorMixin):
+    """Maps topic, support_form and language spans to contract values; drops the unknown."""
+
+    FILENAME = "value_lexicon.json"
+
+    def __init__(
+        self, lexicon: ValueLexicon, model_storage: ModelStorage, resource: Resource
+    ) -> None:
+        self._lexicon = lexicon
+        self._storage = model_storage
+        self._resource = resource
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> EntityValueNormalizer:
+        return cls(ValueLexicon(lemmatize=simplemma_lemmas), model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        for example in training_data.entity_examples:
+            text = example.get(TEXT) or ""
+            for entity in example.get(ENTITIES, []):
+                self._lexicon.learn(
+                    entity["entity"],
+                    text[entity["start"] : entity["end"]],
+                    str(entity.get("value")),
+                )
+        with self._storage.write_to(self._resource) as folder:
+            (folder / self.FILENAME).write_text(
+                json.dumps(self._lexicon.to_json(), ensure_ascii=False), encoding="utf-8"
+            )
+        return self._resource
+
+    @classmethod
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> EntityValueNormalizer:
+        with model_storage.read_from(resource) as folder:
+            data = json.loads((folder / cls.FILENAME).read_text(encoding="utf-8"))
+        return cls(ValueLexicon.from_json(data, simplemma_lemmas), model_storage, resource)
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            text = message.get(TEXT) or ""
+            kept = []
+            for entity in message.get(ENTITIES, []):
+                if entity.get("entity") == "municipality":
+                    kept.append(entity)
+                    continue
+                span = text[entity["start"] : entity["end"]]
+                value = self._lexicon.resolve(entity["entity"], span, str(entity.get("value")))
+                if value is not None:
+                    kept.append({**entity, "value": value})
+            message.set(ENTITIES, kept, add_to_output=True)
+        return messages
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data

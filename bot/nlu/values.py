@@ -1,0 +1,109 @@
+"""Normalising extracted entity text to the values of the NLU contract (SPEC §4).
+
+DIET finds the span ("sähköpostiani", "bankkoderna", "per telefon"); this maps
+it to ``email``, ``identification``, ``phone``. It learns text → value pairs
+from the annotated training data and looks them up by several keys — exact,
+without accents, by lemma, by the start of the word — so inflected forms and
+typos that were never seen still resolve. What cannot be resolved is dropped
+rather than passed on as a value no one expects.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from bot import vocab
+from bot.nlu.text import edit_distance_at_most, strip_accents, words
+
+ALLOWED: dict[str, frozenset[str]] = {
+    "topic": vocab.TOPICS,
+    "support_form": vocab.QUERY_FORMS,
+    "language": frozenset(vocab.LANGUAGES),
+}
+PREFIX = 5
+"""Words sharing their first letters usually share their stem (sähköpo-sti/-stia/-stin)."""
+
+Lemmatizer = Callable[[str], Iterable[str]]
+
+
+def _plain(text: str) -> str:
+    return " ".join(w.lower for w in words(text))
+
+
+@dataclass
+class ValueLexicon:
+    """Learned text → value counts per entity type."""
+
+    counts: dict[str, dict[str, Counter[str]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(Counter))
+    )
+    lemmatize: Lemmatizer | None = None
+
+    def keys(self, text: str) -> list[str]:
+        """Lookup keys of a span, most specific first."""
+        plain = _plain(text)
+        if not plain:
+            return []
+        keys = [plain, strip_accents(plain)]
+        if self.lemmatize is not None:
+            keys += [
+                " ".join(lemmas)
+                for lemmas in zip(*(self.lemmatize(w) for w in plain.split()), strict=False)
+            ]
+        keys += ["~" + " ".join(strip_accents(w)[:PREFIX] for w in plain.split())]
+        return list(dict.fromkeys(keys))
+
+    def learn(self, entity: str, text: str, value: str) -> None:
+        """Remember that ``text`` meant ``value`` (only values of the contract are learned)."""
+        if value not in ALLOWED.get(entity, frozenset()):
+            return
+        for key in self.keys(text):
+            self.counts[entity][key][value] += 1
+
+    def resolve(self, entity: str, text: str, value: str | None = None) -> str | None:
+        """The contract value for a span, or ``None`` when it cannot be told."""
+        allowed = ALLOWED.get(entity)
+        if allowed is None:
+            return value
+        if value in allowed:
+            return value
+        table = self.counts.get(entity, {})
+        for candidate in ([value] if value else []) + [text]:
+            for key in self.keys(candidate):
+                if key in table:
+                    return table[key].most_common(1)[0][0]
+        plain = strip_accents(_plain(text))
+        if len(plain) >= 6:  # one typo in a longer word
+            close: Counter[str] = Counter()
+            for key, values in table.items():
+                if (
+                    not key.startswith("~")
+                    and abs(len(key) - len(plain)) <= 1
+                    and edit_distance_at_most(key, plain, 1)
+                ):
+                    close.update(values)
+            if close:
+                return close.most_common(1)[0][0]
+        return None
+
+    def to_json(self) -> dict[str, dict[str, dict[str, int]]]:
+        return {e: {k: dict(v) for k, v in table.items()} for e, table in self.counts.items()}
+
+    @classmethod
+    def from_json(
+        cls, data: dict[str, dict[str, dict[str, int]]], lemmatize: Lemmatizer | None
+    ) -> ValueLexicon:
+        lexicon = cls(lemmatize=lemmatize)
+        for entity, table in data.items():
+            for key, values in table.items():
+                lexicon.counts[entity][key].update(values)
+        return lexicon
+
+
+def simplemma_lemmas(word: str) -> list[str]:
+    """Lemmas of ``word`` in Finnish, Swedish and English (one key per language)."""
+    import simplemma
+
+    return [simplemma.lemmatize(word, lang=lang).casefold() for lang in ("fi", "sv", "en")]
