@@ -186,6 +186,7 @@ class MunicipalityMatcher:
         gazetteer: Gazetteer,
         ambiguous: Iterable[str] = (),
         irregular: dict[str, list[str]] | None = None,
+        irregular_genitive: dict[str, str] | None = None,
         lemmatize: Callable[[str], str] | None = None,
         is_known_word: Callable[[str], bool] | None = None,
     ) -> None:
@@ -201,6 +202,8 @@ class MunicipalityMatcher:
                 self._add(form, m, kind)
             for form in (irregular or {}).get(m.name_fi, []):
                 self._add(form, m, "locative")
+            if genitive := (irregular_genitive or {}).get(m.name_fi):
+                self._add(genitive, m, "genitive")
             self._add(m.name_fi.casefold(), m, "nominative")
             for name in {m.name_sv, *m.other_names} - {m.name_fi}:
                 self._add(name.casefold(), m, "swedish")
@@ -226,6 +229,7 @@ class MunicipalityMatcher:
             gazetteer,
             ambiguous=data.get("ambiguous", []),
             irregular=data.get("irregular", {}),
+            irregular_genitive=data.get("irregular_genitive", {}),
             lemmatize=lambda w: simplemma.lemmatize(w, lang="fi"),
             is_known_word=lambda w: any(
                 simplemma.is_known(w, lang=lang) for lang in ("fi", "sv", "en")
