@@ -51,9 +51,10 @@ class LanguageDetection(GraphComponent):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> LanguageDetection:
-        gazetteer = Gazetteer.from_dir(_data_dir(config) / "geo")
-        names = {n.casefold() for m in gazetteer for n in (m.name_fi, m.name_sv)}
-        return cls(LanguageDetector.with_lingua(ignore=lambda word: word.casefold() in names))
+        data_dir = _data_dir(config)
+        gazetteer = Gazetteer.from_dir(data_dir / "geo")
+        places = MunicipalityMatcher.from_files(gazetteer, data_dir / "geo" / "place_words.yml")
+        return cls(LanguageDetector.with_lingua(ignore=places.is_place_word))
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:

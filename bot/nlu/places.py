@@ -236,6 +236,11 @@ class MunicipalityMatcher:
             ),
         )
 
+    def is_place_word(self, word: str) -> bool:
+        """Whether ``word`` is a form of a municipality name (any language, any case)."""
+        lowered = word.casefold()
+        return lowered in self._forms or strip_accents(lowered) in self._forms
+
     def _add(self, form: str, municipality: Municipality, kind: FormKind) -> None:
         for key in {form, strip_accents(form)}:
             current = self._forms.get(key)
