@@ -14,7 +14,7 @@ PYTHON_310 := $(shell \
     [ -n "$$c" ] && "$$c" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' >/dev/null 2>&1 && { echo "$$c"; break; }; \
   done)
 
-.PHONY: help install db demo run test test-unit test-integration test-e2e lint format bench clean
+.PHONY: help install db demo run train validate evaluate chat test test-unit test-integration test-e2e lint format bench clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[1m%-18s\033[0m %s\n", $$1, $$2}'
@@ -37,8 +37,20 @@ db: $(STAMP) ## create or migrate the database and load the gazetteer
 demo: db ## import the demo providers (idempotent)
 	$(BIN)/digituki providers import --quiet --source demo $(DEMO)
 
-run: demo ## set everything up on SQLite and start the services
+run: demo ## set everything up on SQLite, train if needed, start all services
 	@$(BIN)/python -m bot.run
+
+train: $(STAMP) ## train the model if the data or configuration changed
+	$(BIN)/python -c 'from bot.training import ensure_model; print(ensure_model())'
+
+validate: $(STAMP) ## check the training data and domain (rasa data validate)
+	$(BIN)/python -c 'import sys; from bot.training import validate_data; p = validate_data(); print(*p, sep="\n"); sys.exit(bool(p))'
+
+evaluate: $(STAMP) ## held-out NLU report per language (trains first if needed)
+	$(BIN)/python -m bot.nlu.evaluate
+
+chat: $(STAMP) ## talk to the running assistant in the terminal
+	@$(BIN)/python -m bot.chat
 
 test: $(STAMP) ## run the whole test suite (unit, integration, e2e)
 	$(PYTEST) tests

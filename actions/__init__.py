@@ -1,0 +1,1 @@
+"""Rasa custom actions: thin wrappers that call the services of ``bot``."""

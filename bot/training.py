@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -60,3 +61,65 @@ def ensure_model(root: Path = PROJECT_ROOT, *, force: bool = False) -> Path:
         if stale != target:
             stale.unlink()
     return target
+
+
+FORM_ASK = re.compile(r"^utter_ask_(?:(?P<form>\w+?)_)?(?P<slot>[a-z_]+)$")
+RESPONSE_REFERENCE = re.compile(r"[\"'](utter_[a-z0-9_]+)[\"']")
+NOT_IN_DIALOGUE = "is not used in any story or rule"
+
+
+def responses_sent_by_actions(root: Path = PROJECT_ROOT) -> set[str]:
+    """Responses our custom actions send (``response="utter_..."``): stories cannot show them."""
+    found: set[str] = set()
+    for path in (root / "actions").glob("*.py"):
+        found |= set(RESPONSE_REFERENCE.findall(path.read_text(encoding="utf-8")))
+    return found
+
+
+def validate_data(root: Path = PROJECT_ROOT) -> list[str]:
+    """``rasa data validate``'s warnings and errors about our data, as messages.
+
+    Rasa warns about every response that no story or rule names. Responses that
+    forms ask with and responses that our actions send are used, so those
+    warnings are left out; every other warning is returned.
+    """
+    import warnings
+
+    from rasa.shared.importers.importer import TrainingDataImporter
+    from rasa.utils.common import EXPECTED_WARNINGS
+    from rasa.validator import Validator
+
+    importer = TrainingDataImporter.load_from_config(
+        str(root / "config.yml"), str(root / "domain"), [str(root / p) for p in DATA_PATHS]
+    )
+    sent = responses_sent_by_actions(root)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        validator = Validator.from_importer(importer)
+        ok = all(
+            [
+                validator.verify_domain_validity(),
+                validator.verify_intents_in_stories(False),
+                validator.verify_utterances_in_stories(False),
+                validator.verify_forms_in_stories_rules(),
+                validator.verify_actions_in_stories_rules(),
+                validator.verify_story_structure(False, max_history=5),
+                validator.verify_example_repetition_in_intents(False),
+            ]
+        )
+    problems = []
+    for warning in caught:
+        text = str(warning.message)
+        if NOT_IN_DIALOGUE in text:
+            name = text.split("'")[1]
+            if name in sent or FORM_ASK.match(name):
+                continue
+        if issubclass(warning.category, DeprecationWarning) or any(
+            issubclass(warning.category, category) and re.match(pattern, text)
+            for category, pattern in EXPECTED_WARNINGS  # Rasa's own noise, filtered by Rasa too
+        ):
+            continue
+        problems.append(text)
+    if not ok and not problems:
+        problems.append("rasa data validation failed (see the log above)")
+    return problems

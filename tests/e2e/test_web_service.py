@@ -1,4 +1,4 @@
-"""`make run`'s service process, started for real: set up a database, start, ask over HTTP."""
+"""The web service process, started for real: set up a database, start, ask over HTTP."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def running_service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: i
     port = free_port()
     env = {**os.environ, "DIGITUKI_DATABASE_URL": url, "DIGITUKI_WEB_PORT": str(port)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot.run"],
+        [sys.executable, "-m", "bot.web"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -67,10 +67,3 @@ def test_service_answers_a_search_over_http(running_service) -> None:
     assert first["kind"] == "in_person" and first["name"].endswith("(demo)")
     distances = [r["distance_km"] for r in body["results"]]
     assert distances == sorted(distances)
-
-
-def test_startup_prints_where_things_are(running_service) -> None:
-    base, process = running_service
-    process.terminate()
-    output, _ = process.communicate(timeout=10)
-    assert f"{base}/health" in output and "provider search" in output

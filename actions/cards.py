@@ -1,0 +1,73 @@
+"""Provider cards: one JSON shape for rich channels and a plain-text rendering for the rest."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from actions.services import Services
+from bot.providers.search import SearchResult
+
+MAP_URL = "https://www.openstreetmap.org/?mlat={lat:.5f}&mlon={lon:.5f}#map=15/{lat:.5f}/{lon:.5f}"
+
+
+def build_card(result: SearchResult, services: Services, language: str) -> dict[str, Any]:
+    """The card of one recommendation, with labels in ``language``."""
+    p = result.provider
+    label = services.label
+    municipality = services.gazetteer.municipality(p.municipality_code)
+    town = municipality.name_sv if language == "sv" else municipality.name_fi
+    address = ", ".join(
+        x for x in (p.street_address, " ".join(filter(None, (p.postal_code, town)))) if x
+    )
+    description = {"sv": p.description_sv, "en": p.description_en}.get(language) or p.description_fi
+    facts = []
+    if result.open_now is not None:
+        facts.append(label("card", "open_now" if result.open_now else "closed_now", language))
+    if p.free_of_charge is not None:
+        facts.append(label("card", "free" if p.free_of_charge else "paid", language))
+    if p.wheelchair_accessible:
+        facts.append(label("card", "accessible", language))
+    if p.booking_required:
+        facts.append(label("card", "booking", language))
+    topics = sorted(p.topics)
+    return {
+        "id": p.id,
+        "name": p.name(language),
+        "kind": result.kind,
+        "helps_with": [label("topic", t, language) for t in topics],
+        "forms": [label("support_form", f, language) for f in sorted(p.support_forms)],
+        "description": description,
+        "address": address if result.kind == "in_person" else "",
+        "distance_km": None if result.distance_km is None else round(result.distance_km, 1),
+        "distance_text": ""
+        if result.distance_km is None
+        else label("card", "km_away", language).format(km=f"{result.distance_km:.0f}"),
+        "opening_hours": p.opening_hours or "",
+        "open_now": result.open_now,
+        "facts": facts,
+        "phone": p.phone or "",
+        "phone_link": "tel:" + quote("".join(c for c in (p.phone or "") if c.isdigit() or c == "+"))
+        if p.phone
+        else "",
+        "website": p.website or "",
+        "map_url": MAP_URL.format(lat=p.lat, lon=p.lon) if result.kind == "in_person" else "",
+        "demo": p.source == "demo" or p.id.startswith("demo-"),
+    }
+
+
+def card_text(card: dict[str, Any], services: Services, language: str) -> str:
+    """The card as a few plain lines (REST, terminal, screen readers of plain channels)."""
+    label = services.label
+    lines = [card["name"]]
+    where = " – ".join(x for x in (card["address"], card["distance_text"]) if x)
+    lines.append(where or label("card", "remote", language))
+    lines.append(f"{label('card', 'helps_with', language)}: {', '.join(card['helps_with'])}")
+    if card["opening_hours"]:
+        lines.append(card["opening_hours"])
+    if card["facts"]:
+        lines.append(" · ".join(card["facts"]))
+    for key, name in (("phone", "phone"), ("website", "web")):
+        if card[key]:
+            lines.append(f"{label('card', name, language)}: {card[key]}")
+    return "\n".join(lines)

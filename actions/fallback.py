@@ -1,0 +1,27 @@
+"""Two-stage fallback: ask to rephrase once, then offer a person."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet, UserUtteranceReverted
+from rasa_sdk.executor import CollectingDispatcher
+
+
+class ActionFallback(Action):
+    """First time: "could you say it in other words?"; in a row after that: offer a person."""
+
+    def name(self) -> str:
+        return "action_fallback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        count = int(tracker.get_slot("fallbacks") or 0) + 1
+        if count == 1:
+            dispatcher.utter_message(response="utter_ask_rephrase")
+            # The message was not understood: leave it out of the dialogue history.
+            return [UserUtteranceReverted(), SlotSet("fallbacks", count)]
+        dispatcher.utter_message(response="utter_offer_person")
+        return [SlotSet("fallbacks", 0)]

@@ -1,0 +1,116 @@
+"""The conversation language: from channel metadata, detection, or the person's wish."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import ValidationAction
+
+from bot.nlu.language import SWITCH_CONFIDENCE
+
+CONVERSATION_LANGUAGES = ("fi", "sv", "en")
+
+
+def language_from_metadata(metadata: dict[str, Any] | None) -> str | None:
+    """fi/sv/en from the channel: the page language (widget) or the locale (Messenger)."""
+    for key in ("language", "page_language", "locale", "lang"):
+        value = str((metadata or {}).get(key) or "").lower().replace("-", "_")
+        code = value.split("_")[0]
+        if code in CONVERSATION_LANGUAGES:
+            return code
+    return None
+
+
+class ActionSessionStart(Action):
+    """Starts a session, taking the language from the channel's metadata."""
+
+    def name(self) -> str:
+        return "action_session_start"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        events: list[EventType] = [SessionStarted()]
+        for slot in (
+            "language",
+            "topic",
+            "municipality",
+            "support_form",
+            "service_language",
+            "location",
+        ):
+            value = tracker.get_slot(slot)
+            if value is not None:
+                events.append(SlotSet(slot, value))
+        language = language_from_metadata(tracker.get_slot("session_started_metadata"))
+        if language:
+            events.append(SlotSet("language", language))
+        events.append(ActionExecuted("action_listen"))
+        return events
+
+
+class ValidateSlotMappings(ValidationAction):
+    """Fills the custom slots after every message: language and location."""
+
+    def extract_language(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        message = tracker.latest_message or {}
+        current = tracker.get_slot("language")
+        intent = (message.get("intent") or {}).get("name")
+        if intent == "change_language":
+            wanted = [
+                e["value"]
+                for e in message.get("entities", [])
+                if e.get("entity") == "language" and e.get("value") in CONVERSATION_LANGUAGES
+            ]
+            if wanted:
+                return {"language": wanted[-1]}
+        detection = message.get("language_detection") or {}
+        detected = detection.get("language")
+        if (
+            detected in CONVERSATION_LANGUAGES
+            and (detection.get("confidence") or 0) >= SWITCH_CONFIDENCE
+        ):
+            return {"language": detected}
+        metadata_language = language_from_metadata(message.get("metadata"))
+        if current is None and metadata_language:
+            return {"language": metadata_language}
+        return {}
+
+    def extract_location(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        location = ((tracker.latest_message or {}).get("metadata") or {}).get("location")
+        if isinstance(location, dict):
+            try:
+                lat, lon = float(location["lat"]), float(location["lon"])
+            except (KeyError, TypeError, ValueError):
+                return {}
+            if -90 <= lat <= 90 and -180 <= lon <= 180:
+                return {"location": {"lat": lat, "lon": lon}}
+        return {}
+
+
+class ActionChangeLanguage(Action):
+    """Confirms the new conversation language, or says which ones we speak."""
+
+    def name(self) -> str:
+        return "action_change_language"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        wanted = [
+            e.get("value")
+            for e in (tracker.latest_message or {}).get("entities", [])
+            if e.get("entity") == "language"
+        ]
+        if wanted and wanted[-1] not in CONVERSATION_LANGUAGES:
+            dispatcher.utter_message(response="utter_language_unavailable")
+            return [SlotSet("service_language", wanted[-1])]
+        dispatcher.utter_message(response="utter_language_changed")
+        return []

@@ -1,0 +1,216 @@
+"""Finding support: the form's checks and the recommendations (SPEC §5)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.cards import build_card, card_text
+from actions.services import Services, services
+from bot import vocab
+from bot.geo import UnknownPlaceError
+from bot.providers.search import InvalidQueryError, SearchQuery, SearchResponse, search
+
+log = logging.getLogger(__name__)
+
+PAGE = 3
+NEAR_KM = 30.0
+"""Further than this, the person hears honestly that nothing was found close by."""
+FORMS = vocab.QUERY_FORMS | {"any"}
+
+
+def conversation_language(tracker: Tracker) -> str:
+    language = tracker.get_slot("language")
+    return language if language in ("fi", "sv", "en") else "fi"
+
+
+class ValidateFindSupportForm(FormValidationAction):
+    """Checks what the form gathered; asks again for what is not usable."""
+
+    def name(self) -> str:
+        return "validate_find_support_form"
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> list[str]:
+        if tracker.get_slot("location"):  # the browser gave a point: no need to ask the place
+            return [s for s in domain_slots if s != "municipality"]
+        return domain_slots
+
+    def validate_topic(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        topics = [t for t in (value if isinstance(value, list) else [value]) if t in vocab.TOPICS]
+        return {"topic": list(dict.fromkeys(topics)) or None}
+
+    def validate_municipality(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        try:
+            return {"municipality": services().gazetteer.municipality(str(value)).name_fi}
+        except UnknownPlaceError:
+            dispatcher.utter_message(response="utter_unknown_municipality")
+            return {"municipality": None}
+
+    def validate_support_form(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        return {"support_form": value if value in FORMS else None}
+
+
+def _other_form(form: str | None) -> str:
+    """The form to offer when the person asks for another kind of help."""
+    return "in_person" if form in ("remote", "phone", "video", "chat") else "remote"
+
+
+class ActionRecommendProviders(Action):
+    """Authority first where it has the advisory duty, then up to three providers as cards."""
+
+    def name(self) -> str:
+        return "action_recommend_providers"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        svc = services()
+        language = conversation_language(tracker)
+        topics = list(tracker.get_slot("topic") or ["basics"])
+        form = tracker.get_slot("support_form")
+        form = None if form in (None, "any") else form
+        events: list[EventType] = []
+        if (tracker.latest_message or {}).get("intent", {}).get("name") == "other_form":
+            form = _other_form(form)
+            events.append(SlotSet("support_form", form))
+
+        authority_topics = [t for t in topics if t in svc.authorities]
+        for topic in authority_topics:
+            authority = svc.authorities[topic]
+            dispatcher.utter_message(
+                response="utter_authority_first",
+                authority=authority.name_in(language),
+                service=authority.service.get(language, authority.service["fi"]),
+                website=authority.website,
+            )
+        search_topics = [t for t in topics if t not in vocab.AUTHORITY_TOPICS] or ["basics"]
+        if authority_topics:
+            dispatcher.utter_message(response="utter_authority_how_to_use")
+
+        response = find(tracker, svc, search_topics, form, language, PAGE)
+        if response is None or not response.results:
+            dispatcher.utter_message(response="utter_no_results")
+            return [*events, SlotSet("results_shown", 0)]
+        show(dispatcher, response, svc, language, tracker)
+        dispatcher.utter_message(response="utter_whats_next")
+        return [*events, SlotSet("results_shown", len(response.results))]
+
+
+class ActionShowMore(Action):
+    """The next three recommendations of the same search."""
+
+    def name(self) -> str:
+        return "action_show_more"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        svc = services()
+        language = conversation_language(tracker)
+        shown = int(tracker.get_slot("results_shown") or 0)
+        topics = [
+            t for t in (tracker.get_slot("topic") or ["basics"]) if t not in vocab.AUTHORITY_TOPICS
+        ]
+        form = tracker.get_slot("support_form")
+        response = find(
+            tracker,
+            svc,
+            topics or ["basics"],
+            None if form == "any" else form,
+            language,
+            shown + PAGE,
+        )
+        more = response.results[shown:] if response else []
+        if not more:
+            dispatcher.utter_message(response="utter_no_results")
+            return []
+        show(
+            dispatcher,
+            SearchResponse(response.query, more, response.municipality),
+            svc,
+            language,
+            tracker,
+        )
+        dispatcher.utter_message(response="utter_whats_next")
+        return [SlotSet("results_shown", shown + len(more))]
+
+
+def find(
+    tracker: Tracker, svc: Services, topics: list[str], form: str | None, language: str, limit: int
+) -> SearchResponse | None:
+    """Search in the service language asked for, or the conversation language; else any."""
+    location = tracker.get_slot("location") or {}
+    wanted_language = tracker.get_slot("service_language") or language
+    query = SearchQuery(
+        municipality=tracker.get_slot("municipality"),
+        lat=location.get("lat"),
+        lon=location.get("lon"),
+        topics=tuple(topics),
+        form=form,
+        language=wanted_language if wanted_language in vocab.LANGUAGES else None,
+        limit=limit,
+    )
+    try:
+        response = search(
+            query, repository=svc.providers, gazetteer=svc.gazetteer, timezone=svc.settings.timezone
+        )
+        if not response.results and query.language:
+            response = search(
+                SearchQuery(**{**query.__dict__, "language": None}),
+                repository=svc.providers,
+                gazetteer=svc.gazetteer,
+                timezone=svc.settings.timezone,
+            )
+            response.query["language_relaxed"] = True
+        if not response.results and "identification" in topics:
+            response = search(
+                SearchQuery(**{**query.__dict__, "topics": ("basics",)}),
+                repository=svc.providers,
+                gazetteer=svc.gazetteer,
+                timezone=svc.settings.timezone,
+            )
+    except InvalidQueryError as exc:
+        log.warning("search refused: %s", exc)
+        return None
+    return response
+
+
+def show(
+    dispatcher: CollectingDispatcher,
+    response: SearchResponse,
+    svc: Services,
+    language: str,
+    tracker: Tracker,
+) -> None:
+    """An honest lead-in, then the cards (JSON for rich channels, text for plain ones)."""
+    municipality = response.query.get("municipality", "")
+    first = response.results[0]
+    if response.query.get("language_relaxed"):
+        dispatcher.utter_message(response="utter_no_language")
+    elif first.kind == "in_person" and (first.distance_km or 0) > NEAR_KM:
+        dispatcher.utter_message(response="utter_results_widened", municipality=municipality)
+    elif first.kind == "remote" and response.query.get("form") in (None, "in_person"):
+        dispatcher.utter_message(response="utter_results_remote_only", municipality=municipality)
+    else:
+        dispatcher.utter_message(response="utter_results")
+    cards = [build_card(r, svc, language) for r in response.results]
+    dispatcher.utter_message(
+        text="\n\n".join(card_text(c, svc, language) for c in cards),
+        json_message={"type": "provider_cards", "cards": cards},
+    )
