@@ -1,0 +1,202 @@
+"""Actions with a real CollectingDispatcher and real Trackers; providers from an in-memory fake."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet, UserUtteranceReverted
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.fallback import ActionFallback
+from actions.language import ValidateSlotMappings, language_from_metadata
+from actions.providers import ActionRecommendProviders, ActionShowMore, ValidateFindSupportForm
+from actions.services import build_services, use_services
+from bot.providers.repository import InMemoryProviderRepository
+from tests.conftest import FIXTURES
+from tests.helpers import load_providers
+
+
+@pytest.fixture(autouse=True)
+def fake_services(gazetteer):  # type: ignore[no-untyped-def]
+    providers = InMemoryProviderRepository(
+        load_providers(FIXTURES / "search_providers.yml", gazetteer)
+    )
+    use_services(build_services(providers=providers))
+    yield
+    use_services(None)
+
+
+def make_tracker(
+    text: str = "",
+    intent: str = "request_support",
+    entities: list[dict[str, Any]] | None = None,
+    **slots: Any,
+) -> Tracker:
+    """A tracker after one user message, with ``slots`` set."""
+    latest = {
+        "text": text,
+        "intent": {"name": intent, "confidence": 0.9},
+        "entities": entities or [],
+        "language_detection": slots.pop("detection", {}),
+        "metadata": slots.pop("metadata", {}),
+    }
+    return Tracker(
+        "test-user", {"language": "fi", **slots}, latest, [], False, None, None, "action_listen"
+    )
+
+
+async def run(action: Any, tracker: Tracker) -> tuple[CollectingDispatcher, list[dict[str, Any]]]:
+    dispatcher = CollectingDispatcher()
+    events = await action.run(dispatcher, tracker, {})
+    return dispatcher, events
+
+
+def responses(dispatcher: CollectingDispatcher) -> list[str | None]:
+    return [m.get("response") for m in dispatcher.messages]
+
+
+def cards(dispatcher: CollectingDispatcher) -> list[dict[str, Any]]:
+    return [c for m in dispatcher.messages if m.get("custom") for c in m["custom"]["cards"]]
+
+
+async def test_recommendation_shows_nearest_cards_and_next_steps():
+    tracker = make_tracker(topic=["email"], municipality="Oulu", support_form="in_person")
+    dispatcher, events = await run(ActionRecommendProviders(), tracker)
+    assert responses(dispatcher) == ["utter_results", None, "utter_whats_next"]
+    shown = cards(dispatcher)
+    assert [c["id"] for c in shown] == ["oulu-library", "vaasa-sv", "helsinki-a"]
+    first = shown[0]
+    assert first["helps_with"] == ["digitaidot"] and first["distance_km"] < 5
+    assert first["map_url"].startswith("https://www.openstreetmap.org/?mlat=65.01")
+    assert "Testikirjasto Oulu" in dispatcher.messages[1]["text"]  # plain text for plain channels
+    assert SlotSet("results_shown", 3) in events
+
+
+async def test_cards_and_texts_follow_the_conversation_language():
+    tracker = make_tracker(
+        topic=["email"], municipality="Närpiö", support_form="in_person", language="sv"
+    )
+    dispatcher, _ = await run(ActionRecommendProviders(), tracker)
+    shown = cards(dispatcher)
+    assert shown[0]["name"] == "Teststöd Vasa"  # the Swedish name
+    assert shown[0]["helps_with"] == ["digitala färdigheter"]
+
+
+async def test_authority_topics_point_to_the_authority_first():
+    tracker = make_tracker(topic=["kela"], municipality="Oulu", support_form="in_person")
+    dispatcher, _ = await run(ActionRecommendProviders(), tracker)
+    first = dispatcher.messages[0]
+    assert first["response"] == "utter_authority_first"
+    assert first["authority"] == "Kela" and first["website"] == "https://www.kela.fi"
+    assert responses(dispatcher)[1] == "utter_authority_how_to_use"
+    assert cards(dispatcher)[0]["id"] == "oulu-library"  # general help with using the service
+
+
+async def test_far_away_results_are_announced_honestly():
+    tracker = make_tracker(topic=["smartphone"], municipality="Inari", support_form="in_person")
+    dispatcher, _ = await run(ActionRecommendProviders(), tracker)
+    assert dispatcher.messages[0]["response"] == "utter_results_widened"
+    assert dispatcher.messages[0]["municipality"] == "Inari"
+    assert cards(dispatcher)[0]["id"] == "utsjoki-sami"  # the nearest, in the next municipality
+
+
+async def test_a_missing_language_is_relaxed_and_said():
+    tracker = make_tracker(
+        topic=["smartphone"],
+        municipality="Kempele",
+        support_form="in_person",
+        service_language="ru",
+    )
+    dispatcher, _ = await run(ActionRecommendProviders(), tracker)
+    assert dispatcher.messages[0]["response"] == "utter_no_language"
+    assert cards(dispatcher)[0]["id"] == "kempele-club"
+
+
+async def test_other_form_switches_between_in_person_and_remote():
+    tracker = make_tracker(
+        intent="other_form", topic=["basics"], municipality="Oulu", support_form="in_person"
+    )
+    dispatcher, events = await run(ActionRecommendProviders(), tracker)
+    assert SlotSet("support_form", "remote") in events
+    assert [c["kind"] for c in cards(dispatcher)] == ["remote"] * 3
+
+
+async def test_show_more_continues_where_the_list_ended():
+    tracker = make_tracker(
+        topic=["basics"], municipality="Oulu", support_form="in_person", results_shown=3
+    )
+    dispatcher, events = await run(ActionShowMore(), tracker)
+    assert [c["id"] for c in cards(dispatcher)] == ["helsinki-b", "utsjoki-sami"]  # the last two
+    assert SlotSet("results_shown", 5) in events
+
+
+async def test_nothing_suitable_offers_a_person():
+    tracker = make_tracker(topic=["police"], municipality="Oulu", support_form="home_visit")
+    dispatcher, _ = await run(ActionRecommendProviders(), tracker)
+    assert responses(dispatcher)[-1] == "utter_no_results"
+
+
+def test_form_accepts_swedish_names_and_refuses_unknown_places():
+    validate = ValidateFindSupportForm()
+    dispatcher = CollectingDispatcher()
+    assert validate.validate_municipality("Vasa", dispatcher, make_tracker(), {}) == {
+        "municipality": "Vaasa"
+    }
+    assert validate.validate_municipality("Atlantis", dispatcher, make_tracker(), {}) == {
+        "municipality": None
+    }
+    assert responses(dispatcher) == ["utter_unknown_municipality"]
+    assert validate.validate_topic(["email", "nonsense"], dispatcher, make_tracker(), {}) == {
+        "topic": ["email"]
+    }
+
+
+async def test_two_stage_fallback_ends_with_an_offer_of_a_person():
+    dispatcher, events = await run(ActionFallback(), make_tracker(intent="nlu_fallback"))
+    assert responses(dispatcher) == ["utter_ask_rephrase"]
+    assert UserUtteranceReverted() in events and SlotSet("fallbacks", 1) in events
+    dispatcher, events = await run(
+        ActionFallback(), make_tracker(intent="nlu_fallback", fallbacks=1)
+    )
+    assert responses(dispatcher) == ["utter_offer_person"]
+
+
+@pytest.mark.parametrize(
+    ("tracker_args", "expected"),
+    [
+        ({"text": "ok", "intent": "affirm", "detection": {"language": None}}, {}),
+        ({"text": "Vaasa", "intent": "inform", "detection": {"language": None}}, {}),
+        (
+            {
+                "text": "jag behöver hjälp med datorn",
+                "detection": {"language": "sv", "confidence": 0.95},
+            },
+            {"language": "sv"},
+        ),
+        (
+            {"text": "hmm maybe yes", "detection": {"language": "en", "confidence": 0.5}},
+            {},
+        ),  # not sure enough
+        (
+            {
+                "text": "voidaanko puhua englantia",
+                "intent": "change_language",
+                "entities": [{"entity": "language", "value": "en"}],
+                "detection": {"language": "fi", "confidence": 0.99},
+            },
+            {"language": "en"},
+        ),
+    ],
+)
+def test_language_switches_only_on_clear_evidence(tracker_args, expected):
+    tracker = make_tracker(**tracker_args)
+    assert ValidateSlotMappings().extract_language(CollectingDispatcher(), tracker, {}) == expected
+
+
+def test_language_from_channel_metadata():
+    assert language_from_metadata({"page_language": "sv-FI"}) == "sv"
+    assert language_from_metadata({"locale": "en_GB"}) == "en"
+    assert language_from_metadata({"locale": "de_DE"}) is None
+    assert language_from_metadata(None) is None
