@@ -6,6 +6,7 @@ Each wraps a plain helper of ``bot.nlu`` and is named in ``config.yml``.
 from __future__ import annotations
 
 import json
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +15,13 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
-from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.config import DEFAULT_DATA_DIR
 from bot.geo import Gazetteer
+from bot.nlu.intents import LinearIntentModel
 from bot.nlu.language import LanguageDetector
 from bot.nlu.places import MunicipalityMatcher
 from bot.nlu.values import ValueLexicon, simplemma_lemmas
@@ -127,7 +129,8 @@ class MunicipalityExtractor(GraphComponent, EntityExtractorMixin):
                 if overlaps:
                     continue  # ours is normalised already
                 resolved = self._matcher.find(text[entity["start"] : entity["end"]])
-                if resolved:
+                # A name that is also a word needs the context test, which the whole message failed.
+                if resolved and not self._matcher.is_ambiguous(resolved[0].code):
                     kept.append({**entity, "value": resolved[0].value})
                 elif self._config.get("keep_unresolved_model_entities"):
                     kept.append(entity)
@@ -206,3 +209,73 @@ class EntityValueNormalizer(GraphComponent, EntityExtractorMixin):
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class LinearIntentClassifier(GraphComponent):
+    """Intents from :class:`bot.nlu.intents.LinearIntentModel` (chars, words, lemmas)."""
+
+    FILENAME = "linear_intents.pkl"
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {"C": 30.0, "ranking_length": 10}
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        model: LinearIntentModel | None = None,
+    ) -> None:
+        self._config = {**self.get_default_config(), **config}
+        self._storage = model_storage
+        self._resource = resource
+        self._model = model
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> LinearIntentClassifier:
+        return cls(config, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        examples = [m for m in training_data.intent_examples if m.get(TEXT)]
+        self._model = LinearIntentModel(c=float(self._config["C"])).fit(
+            [m.get(TEXT) for m in examples], [m.get(INTENT) for m in examples]
+        )
+        with self._storage.write_to(self._resource) as folder:
+            (folder / self.FILENAME).write_bytes(pickle.dumps(self._model))
+        return self._resource
+
+    @classmethod
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> LinearIntentClassifier:
+        # The file is our own model artefact, written by ``train`` above.
+        with model_storage.read_from(resource) as folder:
+            model = pickle.loads((folder / cls.FILENAME).read_bytes())
+        return cls(config, model_storage, resource, model)
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            if self._model is None or not message.get(TEXT):
+                continue
+            ranking = self._model.predict(message.get(TEXT))[: int(self._config["ranking_length"])]
+            name, confidence = ranking[0]
+            message.set(INTENT, {"name": name, "confidence": confidence}, add_to_output=True)
+            message.set(
+                INTENT_RANKING_KEY,
+                [{"name": n, "confidence": c} for n, c in ranking],
+                add_to_output=True,
+            )
+        return messages

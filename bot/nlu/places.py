@@ -236,6 +236,10 @@ class MunicipalityMatcher:
             ),
         )
 
+    def is_ambiguous(self, code: str) -> bool:
+        """Whether the municipality's name is also an ordinary word, a first name or a brand."""
+        return code in self._ambiguous
+
     def is_place_word(self, word: str) -> bool:
         """Whether ``word`` is a form of a municipality name (any language, any case)."""
         lowered = word.casefold()
