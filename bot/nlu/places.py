@@ -243,10 +243,12 @@ class MunicipalityMatcher:
     def is_place_word(self, word: str) -> bool:
         """Whether ``word`` is a form of a municipality name (any language, any case)."""
         lowered = word.casefold()
-        return lowered in self._forms or strip_accents(lowered) in self._forms
+        plain = strip_accents(lowered)
+        return lowered in self._forms or (plain == lowered and plain + "\0plain" in self._forms)
 
     def _add(self, form: str, municipality: Municipality, kind: FormKind) -> None:
-        for key in {form, strip_accents(form)}:
+        # Accent-free keys are kept apart: they match only words typed without accents.
+        for key in {form, strip_accents(form) + "\0plain"}:
             current = self._forms.get(key)
             # Prefer a name over an inflected form of another name, and the first seen.
             if current is None or (kind == "nominative" and current[1] != "nominative"):
@@ -274,7 +276,11 @@ class MunicipalityMatcher:
             span = tokens[i : i + n]
             phrase = " ".join(t.lower for t in span).replace("’", "'")
             for candidate in _variants(phrase):
-                hit = self._forms.get(candidate) or self._forms.get(strip_accents(candidate))
+                hit = self._forms.get(candidate)
+                if hit is None and candidate == strip_accents(candidate):
+                    # Typed without Nordic letters ("narpes"); a word that has them ("vända")
+                    # is not read as another word without them ("Vanda").
+                    hit = self._forms.get(candidate + "\0plain")
                 if hit:
                     m, kind = hit
                     return self._match(text_of(span), span, m, kind, "exact", 1.0), n
@@ -321,8 +327,8 @@ class MunicipalityMatcher:
 
     def _plausible(self, match: PlaceMatch, tokens: list[Token], i: int, used: int) -> bool:
         """Names that are also ordinary words need a locative form or a place cue."""
-        if match.code not in self._ambiguous:
-            return True
+        if match.code not in self._ambiguous or match.kind == "swedish":
+            return True  # "Lahtis", "Björneborg": the other names are not ordinary words
         kind = match.kind
         if kind == "locative" and match.how == "exact":
             return True

@@ -125,3 +125,16 @@ def test_offsets_point_at_the_words(matcher):
     text = "Hei, asun Rovaniemellä ja tarvitsen apua"
     [match] = matcher.find(text)
     assert text[match.start : match.end] == "Rovaniemellä"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("var ska ja vända mej i Lovisa", ["Loviisa"]),  # "vända" is a word, not "Vanda"
+        ("Lahtis faktiskt", ["Lahti"]),  # the Swedish name of an ambiguous one is not ambiguous
+        ("Björneborg i Satakunta", ["Pori"]),
+        ("asun narpes", ["Närpiö"]),  # typed without Nordic letters
+    ],
+)
+def test_accents_and_other_names(matcher, text, expected):
+    assert values(matcher, text) == expected
