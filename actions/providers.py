@@ -94,7 +94,10 @@ class ActionRecommendProviders(Action):
         for topic in authority_topics:
             authority = svc.authorities[topic]
             dispatcher.utter_message(
-                response="utter_authority_first",
+                # Identification has no one authority: the text says who helps with what.
+                response="utter_identification_first"
+                if topic == "identification"
+                else "utter_authority_first",
                 authority=authority.name_in(language),
                 service=authority.service.get(language, authority.service["fi"]),
                 website=authority.website,
@@ -200,6 +203,8 @@ def show(
 ) -> None:
     """An honest lead-in, then the cards (JSON for rich channels, text for plain ones)."""
     municipality = response.query.get("municipality", "")
+    if language == "sv" and response.municipality is not None:
+        municipality = response.municipality.name_sv
     first = response.results[0]
     if response.query.get("language_relaxed"):
         dispatcher.utter_message(response="utter_no_language")

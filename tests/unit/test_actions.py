@@ -200,3 +200,14 @@ def test_language_from_channel_metadata():
     assert language_from_metadata({"locale": "en_GB"}) == "en"
     assert language_from_metadata({"locale": "de_DE"}) is None
     assert language_from_metadata(None) is None
+
+
+async def test_identification_says_who_helps_and_swedish_place_names_in_swedish():
+    tracker = make_tracker(
+        topic=["identification"], municipality="Närpiö", support_form="in_person", language="sv"
+    )
+    dispatcher, _ = await run(ActionRecommendProviders(), tracker)
+    assert responses(dispatcher)[:2] == ["utter_identification_first", "utter_authority_how_to_use"]
+    assert "bankkoder" in dispatcher.messages[0]["service"]
+    widened = [m for m in dispatcher.messages if m.get("response") == "utter_results_widened"]
+    assert widened[0]["municipality"] == "Närpes"  # the nearest basics help is in Vaasa
