@@ -27,6 +27,8 @@ from bot.nlu.places import MunicipalityMatcher
 from bot.nlu.values import ValueLexicon, simplemma_lemmas
 
 LANGUAGE_DETECTION = "language_detection"
+SPOTTED_ENTITIES = ("support_form", "language")
+"""Entities also found by exact learned phrases when the statistical extractor misses them."""
 """Key of the detection result in the parse data (read by the slot-mapping action)."""
 
 
@@ -204,7 +206,19 @@ class EntityValueNormalizer(GraphComponent, EntityExtractorMixin):
                 value = self._lexicon.resolve(entity["entity"], span, str(entity.get("value")))
                 if value is not None:
                     kept.append({**entity, "value": value})
-            message.set(ENTITIES, kept, add_to_output=True)
+            for name in SPOTTED_ENTITIES:
+                for start, end, value in self._lexicon.spot(name, text):
+                    if not any(e["start"] < end and start < e["end"] for e in kept):
+                        kept.append(
+                            {
+                                "entity": name,
+                                "start": start,
+                                "end": end,
+                                "value": value,
+                                "extractor": self.name,
+                            }
+                        )
+            message.set(ENTITIES, sorted(kept, key=lambda e: e["start"]), add_to_output=True)
         return messages
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:

@@ -88,6 +88,29 @@ class ValueLexicon:
                 return close.most_common(1)[0][0]
         return None
 
+    def spot(self, entity: str, text: str, max_words: int = 4) -> list[tuple[int, int, str]]:
+        """Spans of ``text`` written exactly as a learned ``entity`` span: (start, end, value).
+
+        A safety net for the statistical extractor on short answers ("på plats",
+        "in person"): only phrases seen in training, whose value is clear.
+        """
+        table = self.counts.get(entity, {})
+        tokens = words(text)
+        found: list[tuple[int, int, str]] = []
+        i = 0
+        while i < len(tokens):
+            for n in range(min(max_words, len(tokens) - i), 0, -1):
+                phrase = " ".join(t.lower for t in tokens[i : i + n])
+                values = table.get(phrase)
+                if values and len(phrase) >= 4:
+                    value, count = values.most_common(1)[0]
+                    if count >= 2 and count / sum(values.values()) >= 0.8:
+                        found.append((tokens[i].start, tokens[i + n - 1].end, value))
+                        i += n - 1
+                        break
+            i += 1
+        return found
+
     def to_json(self) -> dict[str, dict[str, dict[str, int]]]:
         return {e: {k: dict(v) for k, v in table.items()} for e, table in self.counts.items()}
 

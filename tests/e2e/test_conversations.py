@@ -1,0 +1,67 @@
+"""Whole conversations through the REST channel, one per language, ending in the right provider."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def texts(replies: list[dict[str, Any]]) -> str:
+    return "\n".join(r.get("text") or "" for r in replies)
+
+
+def cards(replies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        c
+        for r in replies
+        if isinstance(r.get("custom"), dict)
+        for c in r["custom"].get("cards", [])
+    ]
+
+
+def new_sender() -> str:
+    return f"e2e-{uuid.uuid4().hex[:8]}"
+
+
+def test_finnish_conversation_asks_what_is_missing_and_recommends(stack):
+    me = new_sender()
+    assert "Digituki-avustaja" in texts(stack.say(me, "hei"))
+    assert "Missä kunnassa asut?" in texts(stack.say(me, "mä en osaa käyttää sähköpostia"))
+    assert "Millaista apua haluat?" in texts(stack.say(me, "asun Kempeleessä"))
+    replies = stack.say(me, "paikan päällä")
+    found = cards(replies)
+    assert found and found[0]["id"] == "oulu-library"  # basics covers email; the nearest
+    assert "Tässä sinulle sopivaa tukea" in texts(replies)
+
+
+def test_swedish_conversation_stays_in_swedish(stack):
+    me = new_sender()
+    replies = stack.say(me, "jag behöver hjälp med smarttelefonen i Närpes")
+    assert "Hur vill du få hjälp?" in texts(replies)
+    replies = stack.say(me, "på plats")
+    assert cards(replies)[0]["id"] == "narpes-sv"
+    assert "Här är stöd som passar dig" in texts(replies)
+    # A short word never switches the language back.
+    assert "Varsågod" in texts(stack.say(me, "ok tack"))
+
+
+def test_english_conversation_with_an_authority_topic(stack):
+    me = new_sender()
+    replies = stack.say(me, "I need help with my kela application in Oulu")
+    assert "How would you like to get help?" in texts(replies)
+    replies = stack.say(me, "in person please")
+    said = texts(replies)
+    assert "Questions about Kela" in said and "https://www.kela.fi" in said
+    assert cards(replies)[0]["id"] == "oulu-library"
+
+
+def test_language_switch_on_request(stack):
+    me = new_sender()
+    stack.say(me, "hei")
+    replies = stack.say(me, "can we speak english please")
+    assert "Let us continue in English" in texts(replies)
+    assert "You are welcome" in texts(stack.say(me, "kiitos"))  # one word keeps English
