@@ -66,6 +66,18 @@ class ValidateFindSupportForm(FormValidationAction):
         return {"support_form": value if value in FORMS else None}
 
 
+def _search_topics(tracker: Tracker) -> list[str]:
+    """The topics digital support providers help with; authority topics become ``basics``."""
+    topics = tracker.get_slot("topic") or []
+    return [t for t in topics if t not in vocab.AUTHORITY_TOPICS] or ["basics"]
+
+
+def _requested_form(tracker: Tracker) -> str | None:
+    """The support form asked for; ``None`` when any form will do."""
+    form = tracker.get_slot("support_form")
+    return None if form in (None, "any") else form
+
+
 def _other_form(form: str | None) -> str:
     """The form to offer when the person asks for another kind of help."""
     return "in_person" if form in ("remote", "phone", "video", "chat") else "remote"
@@ -83,8 +95,7 @@ class ActionRecommendProviders(Action):
         svc = services()
         language = conversation_language(tracker)
         topics = list(tracker.get_slot("topic") or ["basics"])
-        form = tracker.get_slot("support_form")
-        form = None if form in (None, "any") else form
+        form = _requested_form(tracker)
         events: list[EventType] = []
         if (tracker.latest_message or {}).get("intent", {}).get("name") == "other_form":
             form = _other_form(form)
@@ -102,11 +113,10 @@ class ActionRecommendProviders(Action):
                 service=authority.service.get(language, authority.service["fi"]),
                 website=authority.website,
             )
-        search_topics = [t for t in topics if t not in vocab.AUTHORITY_TOPICS] or ["basics"]
         if authority_topics:
             dispatcher.utter_message(response="utter_authority_how_to_use")
 
-        response = find(tracker, svc, search_topics, form, language, PAGE)
+        response = find(tracker, svc, _search_topics(tracker), form, language, PAGE)
         if response is None or not response.results:
             dispatcher.utter_message(response="utter_no_results")
             return [*events, SlotSet("results_shown", 0)]
@@ -127,17 +137,8 @@ class ActionShowMore(Action):
         svc = services()
         language = conversation_language(tracker)
         shown = int(tracker.get_slot("results_shown") or 0)
-        topics = [
-            t for t in (tracker.get_slot("topic") or ["basics"]) if t not in vocab.AUTHORITY_TOPICS
-        ]
-        form = tracker.get_slot("support_form")
         response = find(
-            tracker,
-            svc,
-            topics or ["basics"],
-            None if form == "any" else form,
-            language,
-            shown + PAGE,
+            tracker, svc, _search_topics(tracker), _requested_form(tracker), language, shown + PAGE
         )
         more = response.results[shown:] if response else []
         if not more:

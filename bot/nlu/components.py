@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import pickle
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +23,10 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from bot.config import DEFAULT_DATA_DIR
 from bot.geo import Gazetteer
 from bot.nlu.intents import LinearIntentModel
-from bot.nlu.language import LanguageDetector
+from bot.nlu.language import LANGUAGE_DETECTION, LanguageDetector
 from bot.nlu.places import MunicipalityMatcher
 from bot.nlu.values import ValueLexicon, simplemma_lemmas
 
-LANGUAGE_DETECTION = "language_detection"
 SPOTTED_ENTITIES = ("support_form", "language")
 """Entities also found by exact learned phrases when the statistical extractor misses them."""
 """Key of the detection result in the parse data (read by the slot-mapping action)."""
@@ -34,6 +34,13 @@ SPOTTED_ENTITIES = ("support_form", "language")
 
 def _data_dir(config: dict[str, Any]) -> Path:
     return Path(config.get("data_dir") or DEFAULT_DATA_DIR)
+
+
+@lru_cache(maxsize=4)
+def _matcher(data_dir: Path) -> MunicipalityMatcher:
+    """One matcher per process, shared by the components that need it."""
+    gazetteer = Gazetteer.from_dir(data_dir / "geo")
+    return MunicipalityMatcher.from_files(gazetteer, data_dir / "geo" / "place_words.yml")
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
@@ -55,9 +62,7 @@ class LanguageDetection(GraphComponent):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> LanguageDetection:
-        data_dir = _data_dir(config)
-        gazetteer = Gazetteer.from_dir(data_dir / "geo")
-        places = MunicipalityMatcher.from_files(gazetteer, data_dir / "geo" / "place_words.yml")
+        places = _matcher(_data_dir(config))
         return cls(LanguageDetector.with_lingua(ignore=places.is_place_word))
 
     def process(self, messages: list[Message]) -> list[Message]:
@@ -98,11 +103,7 @@ class MunicipalityExtractor(GraphComponent, EntityExtractorMixin):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> MunicipalityExtractor:
-        data_dir = _data_dir(config)
-        gazetteer = Gazetteer.from_dir(data_dir / "geo")
-        return cls(
-            MunicipalityMatcher.from_files(gazetteer, data_dir / "geo" / "place_words.yml"), config
-        )
+        return cls(_matcher(_data_dir(config)), config)
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:

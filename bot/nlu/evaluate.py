@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import PROJECT_ROOT
-from bot.nlu.components import LANGUAGE_DETECTION
+from bot.nlu.language import LANGUAGE_DETECTION
 from bot.nlu.text import words
 
 LANGUAGES = ("fi", "sv", "en")

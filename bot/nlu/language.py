@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from bot.nlu.text import words
 
 LANGUAGES = ("fi", "sv", "en")
+LANGUAGE_DETECTION = "language_detection"
+"""Key of the detection result in the parse data (read by the slot-mapping action)."""
 MIN_WORDS = 3
 SWITCH_CONFIDENCE = 0.75
 """A conversation changes language only on a detection at least this sure."""
