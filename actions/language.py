@@ -14,6 +14,24 @@ from bot.nlu.language import SWITCH_CONFIDENCE
 CONVERSATION_LANGUAGES = ("fi", "sv", "en")
 
 
+def response_in(domain: dict[str, Any], name: str, language: str) -> dict[str, Any]:
+    """The variation of response ``name`` for ``language``: its text and buttons.
+
+    For messages whose language is decided in the same action: Rasa renders a response
+    with the slots as they were before the action's events apply.
+    """
+    variations = (domain.get("responses") or {}).get(name) or []
+    default: dict[str, Any] = {}
+    for variation in variations:
+        conditions = variation.get("condition") or []
+        if not conditions:
+            default = default or variation
+        elif any(c.get("name") == "language" and c.get("value") == language for c in conditions):
+            default = variation
+            break
+    return {k: v for k, v in default.items() if k in ("text", "buttons") and v}
+
+
 def language_from_metadata(metadata: dict[str, Any] | None) -> str | None:
     """fi/sv/en from the channel: the page language (widget) or the locale (Messenger)."""
     for key in ("language", "page_language", "locale", "lang"):
@@ -24,8 +42,21 @@ def language_from_metadata(metadata: dict[str, Any] | None) -> str | None:
     return None
 
 
+def _opened_by_channel(tracker: Tracker) -> bool:
+    """Whether the channel started this session on purpose (``/session_start``, e.g. the widget opened)."""
+    latest = tracker.events[-1] if tracker.events else {}
+    return (
+        latest.get("event") == "user"
+        and ((latest.get("parse_data") or {}).get("intent") or {}).get("name") == "session_start"
+    )
+
+
 class ActionSessionStart(Action):
-    """Starts a session, taking the language from the channel's metadata."""
+    """Starts a session, taking the language from the channel's metadata.
+
+    When the channel opens the conversation itself, the bot greets first and says what it
+    can do; otherwise the person's first message gets its own answer.
+    """
 
     def name(self) -> str:
         return "action_session_start"
@@ -45,9 +76,20 @@ class ActionSessionStart(Action):
             value = tracker.get_slot(slot)
             if value is not None:
                 events.append(SlotSet(slot, value))
-        language = language_from_metadata(tracker.get_slot("session_started_metadata"))
+        opened = _opened_by_channel(tracker)
+        metadata = (tracker.latest_message or {}).get("metadata") if opened else None
+        language = language_from_metadata(metadata) or language_from_metadata(
+            tracker.get_slot("session_started_metadata")
+        )
         if language:
             events.append(SlotSet("language", language))
+        if opened:
+            current = language or tracker.get_slot("language")
+            greeting = response_in(
+                domain, "utter_greet", current if current in CONVERSATION_LANGUAGES else "fi"
+            )
+            if greeting:
+                dispatcher.utter_message(**greeting)
         events.append(ActionExecuted("action_listen"))
         return events
 

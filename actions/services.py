@@ -15,6 +15,7 @@ from bot.authorities import Authority, load_authorities
 from bot.config import Settings, load_settings
 from bot.db.engine import make_engine, make_session_factory
 from bot.geo import Gazetteer
+from bot.handoff import HandoffRequests
 from bot.providers.repository import ProviderRepository, SqlProviderRepository
 
 LANGS = ("fi", "sv", "en")
@@ -29,6 +30,7 @@ class Services:
     providers: ProviderRepository
     authorities: dict[str, Authority]
     labels: dict[str, dict[str, list[str]]]
+    handoffs: HandoffRequests
 
     def label(self, group: str, key: str, language: str) -> str:
         """A display name in ``language`` (fi, sv or en), the key itself if unknown."""
@@ -52,9 +54,10 @@ def build_services(settings: Settings | None = None, **overrides: Any) -> Servic
         "labels": yaml.safe_load((data / "labels.yml").read_text(encoding="utf-8")),
     }
     values.update(overrides)
-    if "providers" not in values:
-        engine = make_engine(settings.database_url)
-        values["providers"] = SqlProviderRepository(make_session_factory(engine))
+    if "providers" not in values or "handoffs" not in values:
+        session_factory = make_session_factory(make_engine(settings.database_url))
+        values.setdefault("providers", SqlProviderRepository(session_factory))
+        values.setdefault("handoffs", HandoffRequests(session_factory))
     return Services(**values)
 
 

@@ -173,3 +173,23 @@ class DataVersionRow(Base):
 
     name: Mapped[str] = Column(String(40), primary_key=True)
     version: Mapped[int] = Column(Integer, nullable=False, default=0)
+
+
+class HandoffRequestRow(Base):
+    """A person asked to talk to a human. The queue and its workers build on this."""
+
+    __tablename__ = "handoff_requests"
+
+    id: Mapped[str] = Column(String(36), primary_key=True)
+    conversation_id: Mapped[str] = Column(String(200), nullable=False, index=True)
+    channel: Mapped[str] = Column(String(40), nullable=False)
+    language: Mapped[str] = Column(String(2), nullable=False)
+    topics: Mapped[str] = Column(String(200), nullable=False, default="")  # space-separated
+    municipality_code: Mapped[str | None] = Column(ForeignKey("municipalities.code"))
+    reason: Mapped[str] = Column(String(20), nullable=False)
+    state: Mapped[str] = Column(String(12), nullable=False, default="waiting")
+    created_at: Mapped[dt.datetime] = Column(
+        DateTime(timezone=True), nullable=False, default=_utcnow
+    )
+
+    __table_args__ = (Index("ix_handoff_requests_state_created_at", "state", "created_at"),)

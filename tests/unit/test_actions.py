@@ -10,20 +10,28 @@ from rasa_sdk.events import SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.fallback import ActionFallback
-from actions.language import ValidateSlotMappings, language_from_metadata
+from actions.handoff import ActionTalkToPerson
+from actions.language import ActionSessionStart, ValidateSlotMappings, language_from_metadata
 from actions.providers import ActionRecommendProviders, ActionShowMore, ValidateFindSupportForm
 from actions.services import build_services, use_services
+from bot.db.engine import make_engine, make_session_factory
+from bot.handoff import HandoffRequests
 from bot.providers.repository import InMemoryProviderRepository
 from tests.conftest import FIXTURES
 from tests.helpers import load_providers
 
 
+@pytest.fixture
+def handoffs(make_database) -> HandoffRequests:  # type: ignore[no-untyped-def]
+    return HandoffRequests(make_session_factory(make_database("sqlite").engine))
+
+
 @pytest.fixture(autouse=True)
-def fake_services(gazetteer):  # type: ignore[no-untyped-def]
+def fake_services(gazetteer, handoffs):  # type: ignore[no-untyped-def]
     providers = InMemoryProviderRepository(
         load_providers(FIXTURES / "search_providers.yml", gazetteer)
     )
-    use_services(build_services(providers=providers))
+    use_services(build_services(providers=providers, handoffs=handoffs))
     yield
     use_services(None)
 
@@ -32,9 +40,10 @@ def make_tracker(
     text: str = "",
     intent: str = "request_support",
     entities: list[dict[str, Any]] | None = None,
+    events: list[dict[str, Any]] | None = None,
     **slots: Any,
 ) -> Tracker:
-    """A tracker after one user message, with ``slots`` set."""
+    """A tracker after one user message (after ``events``), with ``slots`` set."""
     latest = {
         "text": text,
         "intent": {"name": intent, "confidence": 0.9},
@@ -42,8 +51,16 @@ def make_tracker(
         "language_detection": slots.pop("detection", {}),
         "metadata": slots.pop("metadata", {}),
     }
+    user = {"event": "user", "text": text, "parse_data": latest, "input_channel": "rest"}
     return Tracker(
-        "test-user", {"language": "fi", **slots}, latest, [], False, None, None, "action_listen"
+        "test-user",
+        {"language": "fi", **slots},
+        latest,
+        [*(events or []), user],
+        False,
+        None,
+        {"name": "rest"},
+        "action_listen",
     )
 
 
@@ -211,3 +228,73 @@ async def test_identification_says_who_helps_and_swedish_place_names_in_swedish(
     assert "bankkoder" in dispatcher.messages[0]["service"]
     widened = [m for m in dispatcher.messages if m.get("response") == "utter_results_widened"]
     assert widened[0]["municipality"] == "Närpes"  # the nearest basics help is in Vaasa
+
+
+async def test_talking_to_a_person_records_one_waiting_request(handoffs):
+    tracker = make_tracker(
+        "haluan puhua ihmiselle",
+        "request_human",
+        topic=["kela", "nonsense"],
+        municipality="Pedersöre",
+    )
+    dispatcher, events = await run(ActionTalkToPerson(), tracker)
+    assert responses(dispatcher) == ["utter_talk_to_person"]
+    assert SlotSet("fallbacks", 0) in events
+    [request] = handoffs.waiting()
+    assert (request.conversation_id, request.channel, request.language) == (
+        "test-user",
+        "rest",
+        "fi",
+    )
+    assert (request.topics, request.municipality_code, request.reason) == (
+        ("kela",),
+        "599",
+        "asked",
+    )
+    # Asking again while waiting keeps one request, with what is known now.
+    offered = {"event": "bot", "text": "…", "metadata": {"utter_action": "utter_offer_person"}}
+    await run(
+        ActionTalkToPerson(), make_tracker("kyllä", "affirm", events=[offered], language="sv")
+    )
+    [again] = handoffs.waiting()
+    assert again.id == request.id and (again.language, again.reason) == ("sv", "fallback")
+    assert again.topics == () and again.municipality_code is None
+
+
+async def test_request_for_a_person_is_answered_even_when_it_cannot_be_recorded():
+    broken = HandoffRequests(make_session_factory(make_engine("sqlite://")))  # no tables
+    use_services(build_services(providers=InMemoryProviderRepository([]), handoffs=broken))
+    dispatcher, _ = await run(ActionTalkToPerson(), make_tracker("ihminen", "request_human"))
+    assert responses(dispatcher) == ["utter_talk_to_person"]  # logged, not raised
+
+
+GREETINGS = {
+    "responses": {
+        "utter_greet": [
+            {"condition": [{"type": "slot", "name": "language", "value": "sv"}], "text": "Hej!"},
+            {"condition": [{"type": "slot", "name": "language", "value": "en"}], "text": "Hi!"},
+            {"text": "Hei!"},
+        ]
+    }
+}
+
+
+async def test_a_session_opened_by_the_channel_greets_in_the_page_language():
+    tracker = make_tracker("/session_start", "session_start", metadata={"page_language": "sv-FI"})
+    dispatcher = CollectingDispatcher()
+    events = await ActionSessionStart().run(dispatcher, tracker, GREETINGS)
+    assert [m["text"] for m in dispatcher.messages] == ["Hej!"]
+    assert SlotSet("language", "sv") in events
+    # Without a language from the channel the conversation's own language is kept.
+    tracker = make_tracker("/session_start", "session_start", language="en")
+    dispatcher = CollectingDispatcher()
+    await ActionSessionStart().run(dispatcher, tracker, GREETINGS)
+    assert [m["text"] for m in dispatcher.messages] == ["Hi!"]
+
+
+async def test_a_session_started_by_a_message_leaves_the_answer_to_the_message():
+    tracker = make_tracker("tarviin apua", session_started_metadata={"locale": "en_GB"})
+    dispatcher = CollectingDispatcher()
+    events = await ActionSessionStart().run(dispatcher, tracker, GREETINGS)
+    assert dispatcher.messages == []
+    assert SlotSet("language", "en") in events

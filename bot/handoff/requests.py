@@ -1,0 +1,99 @@
+"""Recorded requests to talk to a person. No message text is stored here, only what routes it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
+
+from bot import vocab
+from bot.db.models import HandoffRequestRow
+
+REASONS = ("asked", "fallback")
+LANGUAGES = ("fi", "sv", "en")
+
+
+@dataclass(frozen=True)
+class HandoffRequest:
+    id: str
+    conversation_id: str
+    channel: str
+    language: str
+    topics: tuple[str, ...]
+    municipality_code: str | None
+    reason: str
+    state: str
+    created_at: dt.datetime
+
+
+def _request(row: HandoffRequestRow) -> HandoffRequest:
+    return HandoffRequest(
+        id=row.id,
+        conversation_id=row.conversation_id,
+        channel=row.channel,
+        language=row.language,
+        topics=tuple(row.topics.split()),
+        municipality_code=row.municipality_code,
+        reason=row.reason,
+        state=row.state,
+        created_at=row.created_at,
+    )
+
+
+class HandoffRequests:
+    """The requests in the database."""
+
+    def __init__(self, session_factory: sessionmaker) -> None:
+        self._sessions = session_factory
+
+    def record(
+        self,
+        *,
+        conversation_id: str,
+        channel: str | None,
+        language: str,
+        topics: Sequence[str] = (),
+        municipality_code: str | None = None,
+        reason: str = "asked",
+    ) -> HandoffRequest:
+        """Records a waiting request; one per conversation while it waits."""
+        if not conversation_id:
+            raise ValueError("a handoff request needs the conversation id")
+        if reason not in REASONS:
+            raise ValueError(f"unknown reason {reason!r}; expected one of {', '.join(REASONS)}")
+        with self._sessions.begin() as session:
+            waiting = session.scalars(
+                select(HandoffRequestRow).where(
+                    HandoffRequestRow.conversation_id == conversation_id,
+                    HandoffRequestRow.state == "waiting",
+                )
+            ).first()
+            row = waiting or HandoffRequestRow(
+                id=str(uuid.uuid4()),
+                conversation_id=conversation_id[:200],
+                state="waiting",
+                created_at=dt.datetime.now(dt.timezone.utc),
+            )
+            # The latest context wins: the person may have said more since asking.
+            row.channel = (channel or "unknown")[:40]
+            row.language = language if language in LANGUAGES else "fi"
+            row.topics = " ".join(t for t in dict.fromkeys(topics) if t in vocab.TOPICS)
+            row.municipality_code = municipality_code
+            row.reason = reason
+            session.add(row)
+            session.flush()
+            return _request(row)
+
+    def waiting(self) -> list[HandoffRequest]:
+        """Waiting requests, oldest first."""
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(HandoffRequestRow)
+                .where(HandoffRequestRow.state == "waiting")
+                .order_by(HandoffRequestRow.created_at, HandoffRequestRow.id)
+            )
+            return [_request(row) for row in rows]
