@@ -141,7 +141,7 @@ class ActionShowMore(Action):
             tracker, svc, _search_topics(tracker), _requested_form(tracker), language, shown + PAGE
         )
         more = response.results[shown:] if response else []
-        if not more:
+        if response is None or not more:
             dispatcher.utter_message(response="utter_no_results")
             return []
         show(
