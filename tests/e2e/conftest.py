@@ -45,13 +45,25 @@ def trained_model() -> Path:
 class Stack:
     rasa_url: str
 
-    def say(self, sender: str, text: str) -> list[dict[str, Any]]:
+    def say(
+        self, sender: str, text: str, metadata: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
         """Send a message through the REST channel; the bot's replies."""
-        body = json.dumps({"sender": sender, "message": text}).encode()
+        message: dict[str, Any] = {"sender": sender, "message": text}
+        if metadata:
+            message["metadata"] = metadata
         request = urllib.request.Request(
-            f"{self.rasa_url}/webhooks/rest/webhook", body, {"Content-Type": "application/json"}
+            f"{self.rasa_url}/webhooks/rest/webhook",
+            json.dumps(message).encode(),
+            {"Content-Type": "application/json"},
         )
         with urllib.request.urlopen(request, timeout=60) as response:
+            return json.load(response)
+
+    def tracker(self, sender: str) -> dict[str, Any]:
+        """The conversation's tracker, every event, from the HTTP API."""
+        url = f"{self.rasa_url}/conversations/{sender}/tracker?include_events=ALL&token={TOKEN}"
+        with urllib.request.urlopen(url, timeout=60) as response:
             return json.load(response)
 
 
