@@ -73,8 +73,9 @@ format: $(STAMP) ## format the code
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(STAMP) ## print search latency figures (SQLite and PostgreSQL)
+bench: $(STAMP) ## print figures: search latency, training, NLU and conversation load vs a bare bot
 	$(BIN)/python -m bench.search
+	$(BIN)/python -m bench.conversations
 
 clean: ## remove caches and the local SQLite database (keeps .venv)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache digituki.db digituki.db-wal digituki.db-shm

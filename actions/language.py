@@ -43,12 +43,19 @@ def language_from_metadata(metadata: dict[str, Any] | None) -> str | None:
 
 
 def _opened_by_channel(tracker: Tracker) -> bool:
-    """Whether the channel started this session on purpose (``/session_start``, e.g. the widget opened)."""
-    latest = tracker.events[-1] if tracker.events else {}
-    return (
-        latest.get("event") == "user"
-        and ((latest.get("parse_data") or {}).get("intent") or {}).get("name") == "session_start"
-    )
+    """Whether the channel started this session on purpose (``/session_start``, e.g. the widget opened).
+
+    Rasa also runs this action by itself before the first message of a session; then no
+    ``session_start`` message is waiting for an answer.
+    """
+    for event in reversed(tracker.events):
+        kind = event.get("event")
+        if kind == "user":
+            intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+            return intent == "session_start"
+        if kind == "action" and event.get("name") != "action_extract_slots":
+            return False
+    return False
 
 
 class ActionSessionStart(Action):
@@ -84,12 +91,10 @@ class ActionSessionStart(Action):
         if language:
             events.append(SlotSet("language", language))
         if opened:
-            current = language or tracker.get_slot("language")
-            greeting = response_in(
-                domain, "utter_greet", current if current in CONVERSATION_LANGUAGES else "fi"
-            )
-            if greeting:
-                dispatcher.utter_message(**greeting)
+            if language is None or language == tracker.get_slot("language"):
+                dispatcher.utter_message(response="utter_greet")
+            else:  # Rasa would render the response in the language before this action
+                dispatcher.utter_message(**response_in(domain, "utter_greet", language))
         events.append(ActionExecuted("action_listen"))
         return events
 

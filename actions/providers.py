@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -13,14 +14,29 @@ from actions.cards import build_card, card_text
 from actions.services import Services, services
 from bot import vocab
 from bot.geo import UnknownPlaceError
-from bot.providers.search import InvalidQueryError, SearchQuery, SearchResponse, search
+from bot.providers.search import (
+    NEARBY_KM,
+    InvalidQueryError,
+    SearchQuery,
+    SearchResponse,
+    search,
+)
 
 log = logging.getLogger(__name__)
 
 PAGE = 3
-NEAR_KM = 30.0
-"""Further than this, the person hears honestly that nothing was found close by."""
 FORMS = vocab.QUERY_FORMS | {"any"}
+ANY_FORM = re.compile(
+    r"\b(?:"
+    r"kumpi (?:vain|vaan|tahansa)|mikä (?:vain|vaan|tahansa)|miten (?:vain|vaan)|ihan sama|"
+    r"sama se|ei (?:sillä )?(?:ole )?väliä|kaikki käy|käy kumpi|"
+    r"spelar ingen roll|vilket som(?: helst)?|vad som helst|det kvittar|kvittar|båda går|"
+    r"either|any(?:thing| of them| way)?|does ?n[o']?t matter|dont matter|do(?: no|n')?t mind|"
+    r"whatever|both (?:are|is) (?:fine|ok)"
+    r")\b",
+    re.IGNORECASE,
+)
+"""Answers to "how would you like to get help?" that leave the form open (support form ``any``)."""
 
 
 def conversation_language(tracker: Tracker) -> str:
@@ -44,6 +60,17 @@ class ValidateFindSupportForm(FormValidationAction):
         if tracker.get_slot("location"):  # the browser gave a point: no need to ask the place
             return [s for s in domain_slots if s != "municipality"]
         return domain_slots
+
+    async def extract_support_form(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        """ "Either is fine" to the question of the form: any form will do."""
+        message = tracker.latest_message or {}
+        if tracker.get_slot("requested_slot") != "support_form" or any(
+            e.get("entity") == "support_form" for e in message.get("entities", [])
+        ):
+            return {}
+        return {"support_form": "any"} if ANY_FORM.search(message.get("text") or "") else {}
 
     def validate_topic(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -142,7 +169,9 @@ class ActionShowMore(Action):
         )
         more = response.results[shown:] if response else []
         if response is None or not more:
-            dispatcher.utter_message(response="utter_no_results")
+            dispatcher.utter_message(
+                response="utter_no_more_results" if shown else "utter_no_results"
+            )
             return []
         show(
             dispatcher,
@@ -207,13 +236,14 @@ def show(
     if language == "sv" and response.municipality is not None:
         municipality = response.municipality.name_sv
     first = response.results[0]
-    if response.query.get("language_relaxed"):
+    relaxed = bool(response.query.get("language_relaxed"))
+    if relaxed:
         dispatcher.utter_message(response="utter_no_language")
-    elif first.kind == "in_person" and (first.distance_km or 0) > NEAR_KM:
+    if first.kind == "in_person" and (first.distance_km or 0) > NEARBY_KM:
         dispatcher.utter_message(response="utter_results_widened", municipality=municipality)
     elif first.kind == "remote" and response.query.get("form") in (None, "in_person"):
         dispatcher.utter_message(response="utter_results_remote_only", municipality=municipality)
-    else:
+    elif not relaxed:
         dispatcher.utter_message(response="utter_results")
     cards = [build_card(r, svc, language) for r in response.results]
     dispatcher.utter_message(

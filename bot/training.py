@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import re
 import subprocess
@@ -40,11 +41,24 @@ def model_path(root: Path = PROJECT_ROOT) -> Path:
 
 
 def ensure_model(root: Path = PROJECT_ROOT, *, force: bool = False) -> Path:
-    """The current model, trained first if it is missing (or when ``force``)."""
+    """The current model, trained first if it is missing (or when ``force``).
+
+    Processes that need a model at the same time (``make run`` and a test run) train it
+    once: the others wait on a lock and then find it.
+    """
+    (root / "models").mkdir(exist_ok=True)
+    with (root / "models" / ".training.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return _train_unless_present(root, force)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _train_unless_present(root: Path, force: bool) -> Path:
     target = model_path(root)
     if target.exists() and not force:
         return target
-    target.parent.mkdir(exist_ok=True)
     print(f"training {target.name} (the data or configuration changed) ...", flush=True)
     command = [
         str(Path(sys.executable).parent / "rasa"),

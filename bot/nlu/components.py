@@ -209,6 +209,18 @@ class EntityValueNormalizer(GraphComponent, EntityExtractorMixin):
                     kept.append({**entity, "value": value})
             for name in SPOTTED_ENTITIES:
                 for start, end, value in self._lexicon.spot(name, text):
+                    # A learned phrase that contains a shorter guess is the better reading:
+                    # "by phone" is how to help, although "phone" alone may be a device.
+                    kept = [
+                        e
+                        for e in kept
+                        if e["entity"] == "municipality"
+                        or not (
+                            start <= e["start"]
+                            and e["end"] <= end
+                            and end - start > e["end"] - e["start"]
+                        )
+                    ]
                     if not any(e["start"] < end and start < e["end"] for e in kept):
                         kept.append(
                             {

@@ -24,6 +24,8 @@ from bot.providers.repository import ProviderRepository
 
 MAX_LIMIT = 50
 DISTANCE_ORDERED_FORMS = frozenset({"in_person", "training"})
+NEARBY_KM = 30.0
+"""In-person help further than this is not "near": when any form will do, remote help comes first."""
 
 Kind = Literal["in_person", "remote"]
 
@@ -190,9 +192,13 @@ def search(
         return [_Hit(c.provider_id, kind, forms, None, c.area, c.rank) for c in found]
 
     if form is None:
-        hits = _alternate(
-            in_person(frozenset({"in_person"})), covered(frozenset(vocab.REMOTE_FORMS), "remote")
-        )[: query.limit]
+        near = in_person(frozenset({"in_person"}))
+        remote = covered(frozenset(vocab.REMOTE_FORMS), "remote")
+        if near and remote and (near[0].distance_km or 0.0) > NEARBY_KM:
+            # Nothing close by: remote help that covers the place is the better first offer.
+            hits = _alternate(remote, near)[: query.limit]
+        else:
+            hits = _alternate(near, remote)[: query.limit]
     elif form in DISTANCE_ORDERED_FORMS:
         hits = in_person(frozenset({form}))
     elif form == "home_visit":

@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.config import PROJECT_ROOT
+from bench.stack import RASA, Processes, StackError, free_port
 from bot.db.engine import make_engine, make_session_factory
 from bot.db.migrate import load_gazetteer, upgrade_schema
 from bot.geo import Gazetteer
@@ -29,12 +24,6 @@ START_TIMEOUT_S = 240
 TOKEN = "e2e-test-token"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def trained_model() -> Path:
     """The model of the current data (trained here once if it is missing: a few minutes)."""
@@ -44,6 +33,7 @@ def trained_model() -> Path:
 @dataclass
 class Stack:
     rasa_url: str
+    database_url: str
 
     def say(
         self, sender: str, text: str, metadata: dict[str, Any] | None = None
@@ -67,20 +57,6 @@ class Stack:
             return json.load(response)
 
 
-def _wait(url: str, processes: list[subprocess.Popen[bytes]], logs: list[Path]) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            if any(p.poll() is not None for p in processes):
-                break
-            time.sleep(1)
-    tails = "\n".join(log.read_text(errors="replace")[-3000:] for log in logs)
-    pytest.fail(f"the stack did not start ({url}):\n{tails}")
-
-
 @pytest.fixture(scope="session")
 def stack(
     trained_model: Path, tmp_path_factory: pytest.TempPathFactory, gazetteer: Gazetteer
@@ -96,36 +72,24 @@ def stack(
     )
     engine.dispose()
     rasa_port, action_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "DIGITUKI_DATABASE_URL": database_url,
-        "DIGITUKI_ACTION_SERVER_URL": f"http://127.0.0.1:{action_port}/webhook",
-    }
-    rasa = str(Path(sys.executable).parent / "rasa")
-    logs = [folder / "actions.log", folder / "rasa.log"]
-    commands = [
-        [rasa, "run", "actions", "--actions", "actions", "--port", str(action_port)],
-        [
-            rasa, "run", "--model", str(trained_model), "--port", str(rasa_port),
+    processes = Processes(folder)
+    processes.env.update(
+        DIGITUKI_DATABASE_URL=database_url,
+        DIGITUKI_ACTION_SERVER_URL=f"http://127.0.0.1:{action_port}/webhook",
+    )
+    try:
+        processes.start(
+            "actions", [RASA, "run", "actions", "--actions", "actions", "--port", str(action_port)]
+        )
+        processes.start("rasa", [
+            RASA, "run", "--model", str(trained_model), "--port", str(rasa_port),
             "--credentials", "credentials.yml", "--endpoints", "endpoints.yml",
             "--enable-api", "--auth-token", TOKEN,
-        ],
-    ]  # fmt: skip
-    processes = [
-        subprocess.Popen(
-            command, cwd=PROJECT_ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT
-        )
-        for command, log in zip(commands, logs, strict=True)
-    ]
-    try:
-        _wait(f"http://127.0.0.1:{action_port}/health", processes, logs)
-        _wait(f"http://127.0.0.1:{rasa_port}/status?token={TOKEN}", processes, logs)
-        yield Stack(f"http://127.0.0.1:{rasa_port}")
+        ])  # fmt: skip
+        processes.wait_for(f"http://127.0.0.1:{action_port}/health", START_TIMEOUT_S)
+        processes.wait_for(f"http://127.0.0.1:{rasa_port}/status?token={TOKEN}", START_TIMEOUT_S)
+        yield Stack(f"http://127.0.0.1:{rasa_port}", database_url)
+    except StackError as error:
+        pytest.fail(str(error))
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        processes.stop()

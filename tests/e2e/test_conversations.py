@@ -7,6 +7,9 @@ from typing import Any
 
 import pytest
 
+from bot.db.engine import make_engine, make_session_factory
+from bot.handoff import HandoffRequests
+
 pytestmark = pytest.mark.e2e
 
 
@@ -65,3 +68,27 @@ def test_language_switch_on_request(stack):
     replies = stack.say(me, "can we speak english please")
     assert "Let us continue in English" in texts(replies)
     assert "You are welcome" in texts(stack.say(me, "kiitos"))  # one word keeps English
+
+
+def test_the_channel_opens_the_session_with_a_greeting_in_the_page_language(stack):
+    me = new_sender()
+    replies = stack.say(me, "/session_start", {"page_language": "sv-FI"})
+    assert texts(replies).startswith("Hej! Jag är Digituki-assistenten")
+    assert "Hur vill du få hjälp?" in texts(stack.say(me, "hjälp med e-post i Vasa"))
+
+
+def test_asking_for_a_person_is_recorded_for_the_queue(stack):
+    me = new_sender()
+    stack.say(me, "mä tarviin apua kelan asioissa Lieksassa")
+    assert "Merkitsin, että haluat puhua ihmisen kanssa" in texts(
+        stack.say(me, "haluun puhua ihmisen kanssa")
+    )
+    engine = make_engine(stack.database_url)
+    try:
+        waiting = HandoffRequests(make_session_factory(engine)).waiting()
+    finally:
+        engine.dispose()
+    mine = [r for r in waiting if r.conversation_id == me]
+    assert len(mine) == 1
+    assert (mine[0].channel, mine[0].language, mine[0].topics) == ("rest", "fi", ("kela",))
+    assert mine[0].municipality_code == "422"  # Lieksa

@@ -330,3 +330,20 @@ def test_a_write_from_another_process_is_seen_by_the_next_search(backend, gazett
     assert ids(reader, gazetteer, municipality="Lieksa", form="in_person", limit=1) == [
         "new-lieksa"
     ]
+
+
+def test_any_form_alternates_in_person_and_remote_nearest_first(repository, gazetteer):
+    # Oulu has the library in town: in person first, then the most local remote help.
+    in_person = ids(
+        repository, gazetteer, municipality="Oulu", form="in_person", topics=("basics",), limit=2
+    )
+    remote = ids(repository, gazetteer, municipality="Oulu", form="remote", topics=("basics",))
+    found = ids(repository, gazetteer, municipality="Oulu", topics=("basics",), limit=4)
+    assert found == [in_person[0], remote[0], in_person[1], remote[1]]
+    assert found[:2] == ["oulu-library", "oulu-phone"]
+
+
+def test_any_form_offers_remote_help_first_when_nothing_is_near(repository, gazetteer):
+    # Lieksa has no in-person help within 30 km; its own phone service comes first.
+    found = ids(repository, gazetteer, municipality="Lieksa", topics=("basics",), limit=3)
+    assert found[0] == "lieksa-home" and found[1] == "oulu-library"

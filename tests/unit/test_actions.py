@@ -56,7 +56,12 @@ def make_tracker(
         "test-user",
         {"language": "fi", **slots},
         latest,
-        [*(events or []), user],
+        # Rasa logs how the message was featurized right after it.
+        [
+            *(events or []),
+            user,
+            {"event": "user_featurization", "use_text_for_featurization": False},
+        ],
         False,
         None,
         {"name": "rest"},
@@ -147,6 +152,14 @@ async def test_show_more_continues_where_the_list_ended():
     dispatcher, events = await run(ActionShowMore(), tracker)
     assert [c["id"] for c in cards(dispatcher)] == ["helsinki-b", "utsjoki-sami"]  # the last two
     assert SlotSet("results_shown", 5) in events
+    # Once everything is shown, the person hears that there is no more, not "nothing found".
+    dispatcher, events = await run(
+        ActionShowMore(),
+        make_tracker(
+            topic=["basics"], municipality="Oulu", support_form="in_person", results_shown=5
+        ),
+    )
+    assert responses(dispatcher) == ["utter_no_more_results"] and events == []
 
 
 async def test_nothing_suitable_offers_a_person():
@@ -280,16 +293,18 @@ GREETINGS = {
 
 
 async def test_a_session_opened_by_the_channel_greets_in_the_page_language():
+    # The page language differs from the conversation's: the greeting is already in it.
     tracker = make_tracker("/session_start", "session_start", metadata={"page_language": "sv-FI"})
     dispatcher = CollectingDispatcher()
     events = await ActionSessionStart().run(dispatcher, tracker, GREETINGS)
     assert [m["text"] for m in dispatcher.messages] == ["Hej!"]
     assert SlotSet("language", "sv") in events
-    # Without a language from the channel the conversation's own language is kept.
-    tracker = make_tracker("/session_start", "session_start", language="en")
-    dispatcher = CollectingDispatcher()
-    await ActionSessionStart().run(dispatcher, tracker, GREETINGS)
-    assert [m["text"] for m in dispatcher.messages] == ["Hi!"]
+    # The same language, or none from the channel: Rasa renders the greeting response.
+    for metadata in ({"page_language": "en"}, {}):
+        tracker = make_tracker("/session_start", "session_start", language="en", metadata=metadata)
+        dispatcher = CollectingDispatcher()
+        await ActionSessionStart().run(dispatcher, tracker, GREETINGS)
+        assert responses(dispatcher) == ["utter_greet"]
 
 
 async def test_a_session_started_by_a_message_leaves_the_answer_to_the_message():
@@ -298,3 +313,32 @@ async def test_a_session_started_by_a_message_leaves_the_answer_to_the_message()
     events = await ActionSessionStart().run(dispatcher, tracker, GREETINGS)
     assert dispatcher.messages == []
     assert SlotSet("language", "en") in events
+
+
+@pytest.mark.parametrize(
+    ("text", "requested", "entities", "expected"),
+    [
+        ("kumpi vain", "support_form", [], {"support_form": "any"}),
+        ("det spelar ingen roll", "support_form", [], {"support_form": "any"}),
+        ("either is fine", "support_form", [], {"support_form": "any"}),
+        ("ihan sama", "municipality", [], {}),  # not the question asked
+        ("mikä vaan, puhelimitse", "support_form", [{"entity": "support_form"}], {}),
+        ("en tiedä", "support_form", [], {}),
+    ],
+)
+async def test_form_takes_any_form_will_do_for_an_answer(text, requested, entities, expected):
+    tracker = make_tracker(text, "inform", entities=entities, requested_slot=requested)
+    extracted = await ValidateFindSupportForm().extract_support_form(
+        CollectingDispatcher(), tracker, {}
+    )
+    assert extracted == expected
+
+
+async def test_far_results_in_another_language_say_both():
+    # Joensuu's course is in Finnish only and 340 km from Oulu: the person hears both.
+    tracker = make_tracker(
+        topic=["computer"], municipality="Oulu", support_form="training", language="en"
+    )
+    dispatcher, _ = await run(ActionRecommendProviders(), tracker)
+    assert responses(dispatcher)[:2] == ["utter_no_language", "utter_results_widened"]
+    assert cards(dispatcher)[0]["id"] == "joensuu-course"

@@ -15,3 +15,39 @@ def test_value_lexicon_spots_learned_phrases_only_when_clear():
     assert lexicon.spot("support_form", "In person please") == [(0, 9, "in_person")]
     assert lexicon.spot("support_form", "video") == []
     assert lexicon.resolve("support_form", "på platsen") == "in_person"  # by the start of the words
+
+
+def test_a_learned_form_phrase_wins_over_a_shorter_device_guess_inside_it():
+    from rasa.shared.nlu.training_data.message import Message
+
+    from bot.nlu.components import EntityValueNormalizer
+    from bot.nlu.values import ValueLexicon
+
+    lexicon = ValueLexicon()
+    for _ in range(3):
+        lexicon.learn("support_form", "by phone", "phone")
+        lexicon.learn("topic", "phone", "smartphone")
+        lexicon.learn("topic", "email", "email")
+    normalizer = EntityValueNormalizer(lexicon, None, None)  # type: ignore[arg-type]
+    text = "by phone is better, for my email"
+    guessed = [
+        {"entity": "topic", "start": 3, "end": 8, "value": "smartphone"},  # "phone"
+        {"entity": "topic", "start": 27, "end": 32, "value": "email"},
+    ]
+    [message] = normalizer.process([Message(data={"text": text, "entities": guessed})])
+    found = [
+        (e["entity"], e["value"], text[e["start"] : e["end"]]) for e in message.get("entities")
+    ]
+    assert found == [("support_form", "phone", "by phone"), ("topic", "email", "email")]
+    # A device named alone stays a device.
+    [alone] = normalizer.process(
+        [
+            Message(
+                data={
+                    "text": "my phone",
+                    "entities": [{"entity": "topic", "start": 3, "end": 8, "value": "smartphone"}],
+                }
+            )
+        ]
+    )
+    assert [e["value"] for e in alone.get("entities")] == ["smartphone"]

@@ -1,0 +1,101 @@
+"""Starting and stopping the bot's processes on free ports (benchmarks and end-to-end tests)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.config import PROJECT_ROOT
+
+RASA = str(Path(sys.executable).parent / "rasa")
+
+
+class StackError(RuntimeError):
+    """A process did not start; the message holds the tail of its log."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Processes:
+    """Processes started together, each with its log file; stopped together."""
+
+    folder: Path
+    env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    running: list[tuple[str, subprocess.Popen[bytes], Path]] = field(default_factory=list)
+
+    def start(self, name: str, command: Sequence[str], cwd: Path = PROJECT_ROOT) -> int:
+        """Starts ``command``; its output goes to ``<folder>/<name>.log``. Returns the pid."""
+        log = self.folder / f"{name}.log"
+        process = subprocess.Popen(
+            list(command), cwd=cwd, env=self.env, stdout=log.open("wb"), stderr=subprocess.STDOUT
+        )
+        self.running.append((name, process, log))
+        return process.pid
+
+    def wait_for(self, url: str, timeout_s: float = 240) -> None:
+        """Waits until ``url`` answers; fails early when a process has exited."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(url, timeout=2):
+                    return
+            except OSError:
+                if any(p.poll() is not None for _, p, _ in self.running):
+                    break
+                time.sleep(0.5)
+        tails = "\n".join(
+            f"--- {name}.log\n{log.read_text(errors='replace')[-3000:]}"
+            for name, _, log in self.running
+        )
+        raise StackError(f"{url} did not answer:\n{tails}")
+
+    def pid(self, name: str) -> int:
+        return next(p.pid for n, p, _ in self.running if n == name)
+
+    def stop(self) -> None:
+        for _, process, _ in self.running:
+            process.terminate()
+        for _, process, _ in self.running:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self.running.clear()
+
+
+def resident_mb(pid: int) -> float:
+    """Resident memory of a process and its children, in MB (Linux ``/proc``)."""
+    total_kb = 0
+    for child in [pid, *_children(pid)]:
+        try:
+            status = Path(f"/proc/{child}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total_kb += int(line.split()[1])
+    return total_kb / 1024
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    try:
+        tasks = Path(f"/proc/{pid}/task").iterdir()
+        for task in tasks:
+            for child in (task / "children").read_text().split():
+                found += [int(child), *_children(int(child))]
+    except OSError:
+        pass
+    return found
