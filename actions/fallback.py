@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet, UserUtteranceReverted
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 
@@ -24,4 +24,5 @@ class ActionFallback(Action):
             # The message was not understood: leave it out of the dialogue history.
             return [UserUtteranceReverted(), SlotSet("fallbacks", count)]
         dispatcher.utter_message(response="utter_offer_person")
-        return [SlotSet("fallbacks", 0)]
+        # A question of the form would bury the offer: stop asking (what was said is kept).
+        return [SlotSet("fallbacks", 0), ActiveLoop(None), SlotSet("requested_slot", None)]

@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -55,4 +55,5 @@ class ActionTalkToPerson(Action):
         else:
             log.info("person requested", extra={"request": request.id, "reason": request.reason})
         dispatcher.utter_message(response="utter_talk_to_person")
-        return [SlotSet("fallbacks", 0)]
+        # The person asked for someone: the form stops asking (what was said is kept).
+        return [SlotSet("fallbacks", 0), ActiveLoop(None), SlotSet("requested_slot", None)]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -25,10 +26,15 @@ from bot.geo import Gazetteer
 from bot.nlu.intents import LinearIntentModel
 from bot.nlu.language import LANGUAGE_DETECTION, LanguageDetector
 from bot.nlu.places import MunicipalityMatcher
+from bot.nlu.text import words
 from bot.nlu.values import ValueLexicon, simplemma_lemmas
 
 SPOTTED_ENTITIES = ("support_form", "language")
 """Entities also found by exact learned phrases when the statistical extractor misses them."""
+SPOT_MAX_WORDS = 8
+"""Spotting is for short answers ("på plats"); in a long message "online" is seldom the form."""
+COURSE_WORD = re.compile(r"(?i)(?:kurs|course|koulutu)")
+"""Where a course word starts inside a compound or phrase; the part before may name the topic."""
 """Key of the detection result in the parse data (read by the slot-mapping action)."""
 
 
@@ -207,7 +213,9 @@ class EntityValueNormalizer(GraphComponent, EntityExtractorMixin):
                 value = self._lexicon.resolve(entity["entity"], span, str(entity.get("value")))
                 if value is not None:
                     kept.append({**entity, "value": value})
-            for name in SPOTTED_ENTITIES:
+            kept += self._course_topics(text, kept)
+            short = len(words(text)) <= SPOT_MAX_WORDS
+            for name in SPOTTED_ENTITIES if short else ():
                 for start, end, value in self._lexicon.spot(name, text):
                     # A learned phrase that contains a shorter guess is the better reading:
                     # "by phone" is how to help, although "phone" alone may be a device.
@@ -233,6 +241,34 @@ class EntityValueNormalizer(GraphComponent, EntityExtractorMixin):
                         )
             message.set(ENTITIES, sorted(kept, key=lambda e: e["start"]), add_to_output=True)
         return messages
+
+    def _course_topics(self, text: str, kept: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The topic inside a course word: "datorkurs", "tietokonekurssi", "computer course"."""
+        found = []
+        for entity in kept:
+            if entity["entity"] != "support_form" or entity.get("value") != "training":
+                continue
+            span = text[entity["start"] : entity["end"]]
+            course = COURSE_WORD.search(span)
+            head = span[: course.start()].rstrip(" -") if course else ""
+            if len(head) < 3:
+                continue
+            topic = self._lexicon.resolve("topic", head)
+            start = entity["start"]
+            if topic and not any(
+                e["entity"] == "topic" and e["start"] < start + len(head) and start < e["end"]
+                for e in kept
+            ):
+                found.append(
+                    {
+                        "entity": "topic",
+                        "start": start,
+                        "end": start + len(head),
+                        "value": topic,
+                        "extractor": self.name,
+                    }
+                )
+        return found
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data

@@ -32,7 +32,8 @@ FUNCTION_WORDS: dict[str, frozenset[str]] = {
         "tämä siellä täällä tääl nyt vielä vaan ihan kyllä niin asun käyttää en_ emmä eikä ois olis".split()
     ),
     "sv": frozenset(
-        "jag är och på med det den ett att som inte int vad hur var vem kan vill behöver hjälp "
+        "jag är och på med det den ett att som inte int vad hur var vem varför därför kan vill "
+        "behöver hjälp "
         "hjälpa min mitt mina har du mig mej för till från bor tack nej jo nu också eller men om så "
         "här där hä int nån någon skulle finns får".split()
     ),

@@ -19,6 +19,7 @@ from typing import Literal
 import yaml
 
 from bot.geo import Gazetteer, Municipality
+from bot.nlu.language import FUNCTION_WORDS
 from bot.nlu.text import Token, edit_distance_at_most, strip_accents, words
 
 FormKind = Literal["nominative", "locative", "genitive", "swedish"]
@@ -178,6 +179,9 @@ def finnish_forms(name: str) -> dict[str, FormKind]:
     return forms
 
 
+_FUNCTION_WORDS = frozenset().union(*FUNCTION_WORDS.values())
+
+
 class MunicipalityMatcher:
     """Finds municipalities in messages; built once, then read-only."""
 
@@ -231,9 +235,9 @@ class MunicipalityMatcher:
             irregular=data.get("irregular", {}),
             irregular_genitive=data.get("irregular_genitive", {}),
             lemmatize=lambda w: simplemma.lemmatize(w, lang="fi"),
-            is_known_word=lambda w: any(
-                simplemma.is_known(w, lang=lang) for lang in ("fi", "sv", "en")
-            ),
+            # Function words ("varför") are words, although simplemma's lists leave them out.
+            is_known_word=lambda w: w in _FUNCTION_WORDS
+            or any(simplemma.is_known(w, lang=lang) for lang in ("fi", "sv", "en")),
         )
 
     def is_ambiguous(self, code: str) -> bool:

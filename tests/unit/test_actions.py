@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from rasa_sdk import Tracker
-from rasa_sdk.events import SlotSet, UserUtteranceReverted
+from rasa_sdk.events import ActiveLoop, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.fallback import ActionFallback
@@ -191,6 +191,7 @@ async def test_two_stage_fallback_ends_with_an_offer_of_a_person():
         ActionFallback(), make_tracker(intent="nlu_fallback", fallbacks=1)
     )
     assert responses(dispatcher) == ["utter_offer_person"]
+    assert ActiveLoop(None) in events  # the form's question would bury the offer
 
 
 @pytest.mark.parametrize(
@@ -252,7 +253,7 @@ async def test_talking_to_a_person_records_one_waiting_request(handoffs):
     )
     dispatcher, events = await run(ActionTalkToPerson(), tracker)
     assert responses(dispatcher) == ["utter_talk_to_person"]
-    assert SlotSet("fallbacks", 0) in events
+    assert SlotSet("fallbacks", 0) in events and ActiveLoop(None) in events
     [request] = handoffs.waiting()
     assert (request.conversation_id, request.channel, request.language) == (
         "test-user",

@@ -51,3 +51,41 @@ def test_a_learned_form_phrase_wins_over_a_shorter_device_guess_inside_it():
         ]
     )
     assert [e["value"] for e in alone.get("entities")] == ["smartphone"]
+
+
+def test_a_course_word_gives_its_topic_and_long_messages_are_not_spotted():
+    from rasa.shared.nlu.training_data.message import Message
+
+    from bot.nlu.components import EntityValueNormalizer
+    from bot.nlu.values import ValueLexicon
+
+    lexicon = ValueLexicon()
+    for _ in range(3):
+        lexicon.learn("topic", "dator", "computer")
+        lexicon.learn("topic", "tietokone", "computer")
+        lexicon.learn("support_form", "online", "remote")
+    normalizer = EntityValueNormalizer(lexicon, None, None)  # type: ignore[arg-type]
+
+    def entities(text: str, *spans: tuple[str, str, str]) -> list[tuple[str, str, str]]:
+        given = [
+            {"entity": e, "start": text.index(w), "end": text.index(w) + len(w), "value": v}
+            for e, w, v in spans
+        ]
+        [message] = normalizer.process([Message(data={"text": text, "entities": given})])
+        return [
+            (e["entity"], e["value"], text[e["start"] : e["end"]]) for e in message.get("entities")
+        ]
+
+    found = entities("finns det nån datorkurs", ("support_form", "datorkurs", "training"))
+    assert sorted(found) == [
+        ("support_form", "training", "datorkurs"),
+        ("topic", "computer", "dator"),
+    ]
+    found = entities("onko tietokonekursseja", ("support_form", "tietokonekursseja", "training"))
+    assert ("topic", "computer", "tietokone") in found
+    assert entities("any course here", ("support_form", "course", "training")) == [
+        ("support_form", "training", "course")
+    ]  # nothing before the course word
+    assert entities("online") == [("support_form", "remote", "online")]
+    long = "kela application not working online, i dont understand omakela at all"
+    assert entities(long) == []  # "online" in a long message is about the service
