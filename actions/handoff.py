@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -41,7 +42,8 @@ class ActionTalkToPerson(Action):
         except UnknownPlaceError:
             code = None
         try:
-            request = found.handoffs.record(
+            request = await asyncio.to_thread(
+                found.handoffs.record,
                 conversation_id=tracker.sender_id,
                 channel=tracker.get_latest_input_channel(),
                 language=conversation_language(tracker),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from typing import Any
@@ -143,7 +144,10 @@ class ActionRecommendProviders(Action):
         if authority_topics:
             dispatcher.utter_message(response="utter_authority_how_to_use")
 
-        response = find(tracker, svc, _search_topics(tracker), form, language, PAGE)
+        # The database is read in a worker thread: the action server's loop serves others.
+        response = await asyncio.to_thread(
+            find, tracker, svc, _search_topics(tracker), form, language, PAGE
+        )
         if response is None or not response.results:
             dispatcher.utter_message(response="utter_no_results")
             return [*events, SlotSet("results_shown", 0)]
@@ -164,8 +168,14 @@ class ActionShowMore(Action):
         svc = services()
         language = conversation_language(tracker)
         shown = int(tracker.get_slot("results_shown") or 0)
-        response = find(
-            tracker, svc, _search_topics(tracker), _requested_form(tracker), language, shown + PAGE
+        response = await asyncio.to_thread(
+            find,
+            tracker,
+            svc,
+            _search_topics(tracker),
+            _requested_form(tracker),
+            language,
+            shown + PAGE,
         )
         more = response.results[shown:] if response else []
         if response is None or not more:

@@ -32,7 +32,8 @@ from bot.nlu.values import ValueLexicon, simplemma_lemmas
 SPOTTED_ENTITIES = ("support_form", "language")
 """Entities also found by exact learned phrases when the statistical extractor misses them."""
 SPOT_MAX_WORDS = 8
-"""Spotting is for short answers ("på plats"); in a long message "online" is seldom the form."""
+"""Longer messages get only phrases spotted as the support form ("face to face", "på plats"):
+one word there ("online") is seldom the answer to "how would you like help"."""
 COURSE_WORD = re.compile(r"(?i)(?:kurs|course|koulutu)")
 """Where a course word starts inside a compound or phrase; the part before may name the topic."""
 """Key of the detection result in the parse data (read by the slot-mapping action)."""
@@ -213,10 +214,11 @@ class EntityValueNormalizer(GraphComponent, EntityExtractorMixin):
                 value = self._lexicon.resolve(entity["entity"], span, str(entity.get("value")))
                 if value is not None:
                     kept.append({**entity, "value": value})
-            kept += self._course_topics(text, kept)
-            short = len(words(text)) <= SPOT_MAX_WORDS
-            for name in SPOTTED_ENTITIES if short else ():
+            long_message = len(words(text)) > SPOT_MAX_WORDS
+            for name in SPOTTED_ENTITIES:
                 for start, end, value in self._lexicon.spot(name, text):
+                    if long_message and name == "support_form" and " " not in text[start:end]:
+                        continue  # "not working online": one word in a long message is no answer
                     # A learned phrase that contains a shorter guess is the better reading:
                     # "by phone" is how to help, although "phone" alone may be a device.
                     kept = [
@@ -239,6 +241,7 @@ class EntityValueNormalizer(GraphComponent, EntityExtractorMixin):
                                 "extractor": self.name,
                             }
                         )
+            kept += self._course_topics(text, kept)
             message.set(ENTITIES, sorted(kept, key=lambda e: e["start"]), add_to_output=True)
         return messages
 

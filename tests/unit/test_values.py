@@ -89,3 +89,42 @@ def test_a_course_word_gives_its_topic_and_long_messages_are_not_spotted():
     assert entities("online") == [("support_form", "remote", "online")]
     long = "kela application not working online, i dont understand omakela at all"
     assert entities(long) == []  # "online" in a long message is about the service
+
+
+def test_form_phrases_are_spotted_in_long_messages_too():
+    from rasa.shared.nlu.training_data.message import Message
+
+    from bot.nlu.components import EntityValueNormalizer
+    from bot.nlu.values import ValueLexicon
+
+    lexicon = ValueLexicon()
+    for _ in range(3):
+        lexicon.learn("support_form", "face to face", "in_person")
+        lexicon.learn("language", "finnish", "fi")
+    normalizer = EntityValueNormalizer(lexicon, None, None)  # type: ignore[arg-type]
+    text = "i need help with my tablet in Oulu, face to face, and in finnish please"
+    [message] = normalizer.process([Message(data={"text": text, "entities": []})])
+    assert [(e["entity"], e["value"]) for e in message.get("entities")] == [
+        ("support_form", "in_person"),
+        ("language", "fi"),
+    ]
+
+
+def test_a_spotted_course_phrase_gives_its_topic():
+    from rasa.shared.nlu.training_data.message import Message
+
+    from bot.nlu.components import EntityValueNormalizer
+    from bot.nlu.values import ValueLexicon
+
+    lexicon = ValueLexicon()
+    for _ in range(3):
+        lexicon.learn("support_form", "computer course", "training")
+        lexicon.learn("topic", "computer", "computer")
+    normalizer = EntityValueNormalizer(lexicon, None, None)  # type: ignore[arg-type]
+    [message] = normalizer.process(
+        [Message(data={"text": "computer course in Joensuu", "entities": []})]
+    )
+    assert sorted((e["entity"], e["value"]) for e in message.get("entities")) == [
+        ("support_form", "training"),
+        ("topic", "computer"),
+    ]
