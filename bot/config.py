@@ -27,6 +27,17 @@ class Settings:
     rasa_url: str = "http://127.0.0.1:5005"
     action_server_url: str = "http://127.0.0.1:5055/webhook"
     log_level: str = "INFO"
+    widget_origins: str = ""
+    """Comma-separated origins of the pages that may embed the widget; empty: the web service's."""
+
+    @property
+    def allowed_widget_origins(self) -> list[str]:
+        """Origins whose pages may open the widget's connection."""
+        listed = [o.strip().rstrip("/") for o in self.widget_origins.split(",") if o.strip()]
+        own = [f"http://{self.web_host}:{self.web_port}"]
+        if self.web_host in ("127.0.0.1", "0.0.0.0"):
+            own.append(f"http://localhost:{self.web_port}")
+        return listed or own
 
     @property
     def gazetteer_dir(self) -> Path:
@@ -49,6 +60,7 @@ _ENV: dict[str, tuple[str, type]] = {
     "DIGITUKI_RASA_URL": ("rasa_url", str),
     "DIGITUKI_ACTION_SERVER_URL": ("action_server_url", str),
     "DIGITUKI_LOG_LEVEL": ("log_level", str),
+    "DIGITUKI_WIDGET_ORIGINS": ("widget_origins", str),
 }
 
 

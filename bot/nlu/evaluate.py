@@ -88,8 +88,15 @@ def _macro_f1(pairs: list[tuple[str, str]]) -> tuple[float, dict[str, dict[str, 
 
 async def evaluate(model: Path, test_root: Path) -> dict[str, LanguageReport]:
     """Parse every held-out message with ``model`` and compute the figures per language."""
-    from rasa.core.agent import Agent
+    import logging
 
+    from rasa.core.agent import Agent
+    from rasa.utils.common import configure_logging_and_warnings
+    from rasa.utils.log_utils import configure_structlog
+
+    # The report is the output: Rasa's per-message debug lines would bury it.
+    configure_logging_and_warnings(logging.WARNING)
+    configure_structlog(logging.WARNING)
     agent = Agent.load(str(model))
     reports = {}
     for lang in LANGUAGES:

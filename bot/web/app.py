@@ -10,7 +10,7 @@ from bot.config import Settings, load_settings
 from bot.db.engine import make_engine, make_session_factory
 from bot.geo import Gazetteer
 from bot.providers.repository import SqlProviderRepository
-from bot.web import views
+from bot.web import views, widget
 from bot.web.keys import ENGINE, GAZETTEER, PROVIDERS, SETTINGS
 
 
@@ -18,6 +18,9 @@ def setup_routes(app: web.Application) -> None:
     """Every route of the web service."""
     app.router.add_get("/health", views.health)
     app.router.add_get("/api/v1/providers/search", views.search_providers)
+    app.router.add_get("/widget/{name}", widget.widget_asset)
+    app.router.add_get("/demo/{language}", widget.demo_page)
+    app.router.add_get("/", widget.demo_index)
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:

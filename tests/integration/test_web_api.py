@@ -48,3 +48,29 @@ async def test_bad_values_are_a_400_naming_them(client: TestClient) -> None:
     assert body["field"] == "topic" and "email" in body["suggestions"]
     response = await client.get("/api/v1/providers/search", params={"lat": "north"})
     assert response.status == 400
+
+
+async def test_widget_files_are_served_and_nothing_else(client: TestClient) -> None:
+    script = await client.get("/widget/widget.js")
+    assert script.status == 200 and script.content_type == "application/javascript"
+    assert script.headers["X-Content-Type-Options"] == "nosniff"
+    assert (await client.get("/widget/widget.css")).content_type == "text/css"
+    for name in ("demo.html", "..%2Fpyproject.toml", "nope.js"):
+        assert (await client.get(f"/widget/{name}")).status == 404
+
+
+@pytest.mark.parametrize("language", ["fi", "sv", "en"])
+async def test_demo_page_embeds_the_widget_in_its_language(client: TestClient, language) -> None:
+    response = await client.get(f"/demo/{language}")
+    assert response.status == 200
+    page = await response.text()
+    assert f'<html lang="{language}">' in page and "__DIGITUKI" not in page
+    assert 'src="/widget/widget.js"' in page and 'data-server="http://127.0.0.1:5005"' in page
+    policy = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "ws://127.0.0.1:5005" in policy
+    assert (await client.get("/demo/de")).status == 404
+
+
+async def test_the_front_page_leads_to_the_demo(client: TestClient) -> None:
+    response = await client.get("/", allow_redirects=False)
+    assert response.status == 302 and response.headers["Location"] == "/demo/fi"
