@@ -7,6 +7,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 DEMO    := data/providers/demo.csv
 PYTEST  := $(BIN)/pytest
+AXE     := tests/e2e/node_modules/axe-core/axe.min.js
 
 # A working Python 3.10 (Rasa 3.6 needs it): $PYTHON, python3.10 if it runs, pyenv's 3.10.x.
 PYTHON_310 := $(shell \
@@ -14,7 +15,7 @@ PYTHON_310 := $(shell \
     [ -n "$$c" ] && "$$c" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' >/dev/null 2>&1 && { echo "$$c"; break; }; \
   done)
 
-.PHONY: help install db demo run train validate evaluate chat test test-unit test-integration test-e2e lint format bench clean
+.PHONY: help install db demo run train validate evaluate chat test test-unit test-integration test-e2e browser-tools lint format bench clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[1m%-18s\033[0m %s\n", $$1, $$2}'
@@ -52,7 +53,7 @@ evaluate: $(STAMP) ## held-out NLU report per language (trains first if needed)
 chat: $(STAMP) ## talk to the running assistant in the terminal
 	@$(BIN)/python -m bot.chat
 
-test: $(STAMP) ## run the whole test suite (unit, integration, e2e)
+test: $(STAMP) browser-tools ## run the whole test suite (unit, integration, e2e)
 	$(PYTEST) tests
 
 test-unit: $(STAMP) ## fast tests without databases or servers
@@ -61,8 +62,13 @@ test-unit: $(STAMP) ## fast tests without databases or servers
 test-integration: $(STAMP) ## tests against SQLite and the PostgreSQL server
 	$(PYTEST) tests/integration
 
-test-e2e: $(STAMP) ## tests that start the services
+test-e2e: $(STAMP) browser-tools ## tests that start the services
 	$(PYTEST) tests/e2e
+
+browser-tools: ## axe-core for the accessibility tests (npm; skipped with a note without npm)
+	@if [ -f $(AXE) ]; then :; \
+	elif command -v npm >/dev/null 2>&1; then cd tests/e2e && npm ci --no-audit --no-fund --silent; \
+	else echo "npm not found: the accessibility tests will be skipped (install Node.js and npm)"; fi
 
 lint: $(STAMP) ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check .

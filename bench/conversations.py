@@ -136,9 +136,10 @@ def timed(command: Sequence[str], cwd: Path, log: Path) -> float:
     env = {**os.environ, "RASA_CACHE_DIRECTORY": str(log.parent / f"cache-{log.stem}")}
     started = time.perf_counter()
     with log.open("wb") as out:
-        subprocess.run(
-            list(command), cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, check=True
-        )
+        done = subprocess.run(list(command), cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
+    if done.returncode != 0:
+        tail = log.read_text(errors="replace")[-2000:]
+        raise SystemExit(f"{' '.join(command[:3])} failed:\n{tail}")
     return time.perf_counter() - started
 
 
@@ -157,6 +158,7 @@ def train_ours(folder: Path) -> float:
 def init_bare(folder: Path) -> tuple[Path, float]:
     """``rasa init`` (which trains its bot) in ``folder/bare``; its model and the seconds."""
     project = folder / "bare"
+    project.mkdir()  # rasa init wants an existing, empty folder
     seconds = timed(
         [RASA, "init", "--no-prompt", "--init-dir", str(project)], folder, folder / "bare.log"
     )

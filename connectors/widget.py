@@ -90,6 +90,11 @@ class WidgetSessions:
     def attach(self, session_id: str, socket: Any) -> None:
         self._get(session_id).sockets.add(socket)
 
+    def resume(self, session_id: str, last_seq: int) -> None:
+        """A conversation this process does not know (it restarted): numbering goes on."""
+        conversation = self._get(session_id)
+        conversation.next_seq = max(conversation.next_seq, last_seq + 1)
+
     def detach(self, session_id: str, socket: Any) -> None:
         conversation = self._conversations.get(session_id)
         if conversation is not None:
@@ -400,6 +405,9 @@ class WidgetInput(InputChannel):
                 "max_text": self.limits.max_text,
             },
         )
+        if new:
+            # The widget's numbering goes on: what it has shown stays shown, nothing is hidden.
+            self.sessions.resume(session_id, last_seq)
         pending = [] if new else self.sessions.pending(session_id, last_seq)
         self.sessions.attach(session_id, connection.socket)
         for queued in pending:

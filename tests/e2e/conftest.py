@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ def trained_model() -> Path:
 class Stack:
     rasa_url: str
     database_url: str
+    web_url: str
 
     def say(
         self, sender: str, text: str, metadata: dict[str, Any] | None = None
@@ -61,7 +63,7 @@ class Stack:
 def stack(
     trained_model: Path, tmp_path_factory: pytest.TempPathFactory, gazetteer: Gazetteer
 ) -> Iterator[Stack]:
-    """Action server and Rasa server on free ports, with the search fixture providers."""
+    """Action server, Rasa server and web service on free ports, with the search fixture providers."""
     folder = tmp_path_factory.mktemp("stack")
     database_url = f"sqlite:///{folder / 'digituki.db'}"
     engine = make_engine(database_url)
@@ -71,11 +73,13 @@ def stack(
         load_providers(FIXTURES / "search_providers.yml", gazetteer)
     )
     engine.dispose()
-    rasa_port, action_port = free_port(), free_port()
+    rasa_port, action_port, web_port = free_port(), free_port(), free_port()
     processes = Processes(folder)
     processes.env.update(
         DIGITUKI_DATABASE_URL=database_url,
         DIGITUKI_ACTION_SERVER_URL=f"http://127.0.0.1:{action_port}/webhook",
+        DIGITUKI_RASA_URL=f"http://127.0.0.1:{rasa_port}",
+        DIGITUKI_WEB_PORT=str(web_port),
     )
     try:
         processes.start(
@@ -86,9 +90,11 @@ def stack(
             "--credentials", "credentials.yml", "--endpoints", "endpoints.yml",
             "--enable-api", "--auth-token", TOKEN,
         ])  # fmt: skip
+        processes.start("web", [sys.executable, "-m", "bot.web"])
         processes.wait_for(f"http://127.0.0.1:{action_port}/health", START_TIMEOUT_S)
+        processes.wait_for(f"http://127.0.0.1:{web_port}/health", START_TIMEOUT_S)
         processes.wait_for(f"http://127.0.0.1:{rasa_port}/status?token={TOKEN}", START_TIMEOUT_S)
-        yield Stack(f"http://127.0.0.1:{rasa_port}", database_url)
+        yield Stack(f"http://127.0.0.1:{rasa_port}", database_url, f"http://127.0.0.1:{web_port}")
     except StackError as error:
         pytest.fail(str(error))
     finally:

@@ -268,3 +268,15 @@ def test_allowed_origins_are_checked_when_the_channel_is_configured():
     assert not channel.origin_allowed(None)
     with pytest.raises(ValueError, match="not an http"):
         WidgetInput.from_credentials({"allowed_origins": ["javascript:alert(1)"]})
+
+
+async def test_a_conversation_the_server_forgot_goes_on_with_its_numbering(server):
+    # After a restart of the Rasa server the outbox is empty, but the widget has shown 7.
+    session_id = "0123456789abcdef0123456789abcdef"
+    async with aiohttp.ClientSession() as session:
+        widget = await connect(session, server.url)
+        assert (await widget.hello(session_id, last_seq=7))["session_id"] == session_id
+        await widget.send(type="message", text="still there?")
+        reply = await widget.receive("message")
+        assert (reply["seq"], reply["text"]) == (8, "echo: still there?")
+    assert [m.text for m in server.bot.received] == ["still there?"]  # no second greeting

@@ -1,0 +1,196 @@
+"""The widget in a real browser (Debian's Chromium via Playwright) against the running stack.
+
+Without Chromium these tests skip with a message; ``DIGITUKI_REQUIRE_BROWSER=1``
+(set by ``.ci/run``) turns the skip into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
+ARTIFACTS = Path(__file__).parent / "artifacts"
+TIMEOUT_MS = 60_000
+
+
+def _missing(what: str) -> None:
+    message = f"{what}; browser tests need it"
+    if os.environ.get("DIGITUKI_REQUIRE_BROWSER") == "1":
+        pytest.fail(message + " (DIGITUKI_REQUIRE_BROWSER=1)")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        _missing(f"{CHROMIUM} not found (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing("the playwright package is not installed")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fi-FI")
+    context.set_default_timeout(TIMEOUT_MS)
+    opened = context.new_page()
+    yield opened
+    context.close()
+
+
+def bot_says(page: Any, text: str) -> None:
+    """Waits until a bot message containing ``text`` is shown."""
+    page.locator(".digituki-msg-bot", has_text=text).last.wait_for()
+
+
+def say(page: Any, text: str) -> None:
+    box = page.locator("#digituki-input")
+    box.fill(text)
+    box.press("Enter")
+
+
+def finnish_conversation_to_cards(page: Any, web_url: str) -> None:
+    page.goto(f"{web_url}/demo/fi")
+    page.get_by_role("button", name="Kysy digiavusta").click()
+    bot_says(page, "Digituki-avustaja")  # the greeting in the page language
+    say(page, "mä en osaa käyttää sähköpostia")
+    bot_says(page, "Missä kunnassa asut?")
+    say(page, "asun Kempeleessä")
+    bot_says(page, "Millaista apua haluat?")
+    page.get_by_role("button", name="Paikan päällä").last.click()  # a quick reply
+    page.locator(".digituki-card", has_text="Testikirjasto Oulu").first.wait_for()
+
+
+def test_a_finnish_conversation_survives_a_reload_switches_to_swedish_and_clears(stack, page):
+    finnish_conversation_to_cards(page, stack.web_url)
+    card = page.locator(".digituki-card").first
+    assert (
+        card.get_by_role("link", name="Kartta")
+        .first.get_attribute("href")
+        .startswith("https://www.openstreetmap.org/")
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "widget-cards.png"))
+
+    page.reload()
+    if not page.locator("#digituki-input").is_visible():
+        page.get_by_role("button", name="Kysy digiavusta").click()
+    page.locator(".digituki-card", has_text="Testikirjasto Oulu").first.wait_for()
+    assert page.locator(".digituki-msg-user", has_text="asun Kempeleessä").count() == 1
+
+    page.locator(".digituki-lang[lang=sv]").click()
+    bot_says(page, "Vi fortsätter på svenska")
+    assert page.locator("#digituki-input").get_attribute("placeholder") != "Kirjoita tähän"
+    say(page, "tack")
+    bot_says(page, "Varsågod")
+
+    page.get_by_role("button", name="Töm samtalet").click()
+    page.get_by_role("button", name="Ja, töm").click()
+    bot_says(page, "Digituki-assistenten")  # a new conversation greets in Swedish
+    assert page.locator(".digituki-card").count() == 0
+
+
+def test_user_text_is_shown_as_text_never_as_html(stack, page):
+    page.goto(f"{stack.web_url}/demo/en")
+    page.get_by_role("button", name="Ask about digital help").click()
+    bot_says(page, "Digituki assistant")
+    alerts: list[str] = []
+    page.on("dialog", lambda dialog: (alerts.append(dialog.message), dialog.dismiss()))
+    payload = '<img src=x onerror="alert(1)"><b>bold</b>'
+    say(page, payload)
+    shown = page.locator(".digituki-msg-user").last
+    shown.wait_for()
+    assert payload in shown.inner_text()
+    assert shown.locator("img, b").count() == 0 and alerts == []
+
+
+def test_a_keyboard_alone_completes_a_conversation(stack, page):
+    page.goto(f"{stack.web_url}/demo/fi")
+    for _ in range(30):  # from the top of the page to the launcher
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.classList.contains('digituki-launcher')"):
+            break
+    else:
+        pytest.fail("the launcher cannot be reached with Tab")
+    page.keyboard.press("Enter")
+    bot_says(page, "Digituki-avustaja")
+    assert page.evaluate("document.activeElement.id") == "digituki-input"
+    page.keyboard.type("tarvitsen apua tabletin kanssa Kempeleessä")
+    page.keyboard.press("Enter")
+    bot_says(page, "Millaista apua haluat?")
+    # To the first quick reply ("Paikan päällä") with Shift+Tab from the input, then Enter.
+    reply = page.locator(".digituki-reply", has_text="Paikan päällä").last
+    for _ in range(40):
+        page.keyboard.press("Shift+Tab")
+        if reply.evaluate("node => node === document.activeElement"):
+            break
+    else:
+        pytest.fail("the quick reply cannot be reached with the keyboard")
+    page.keyboard.press("Enter")
+    page.locator(".digituki-card", has_text="Testikerho Kempele").first.wait_for()
+    page.keyboard.press("Escape")
+    assert page.evaluate("document.activeElement.classList.contains('digituki-launcher')")
+
+
+def serious_violations(page: Any) -> list[str]:
+    """axe-core's serious and critical WCAG 2.1 A/AA findings on the page as it is now."""
+    page.add_script_tag(path=str(AXE))
+    results = page.evaluate(
+        """async () => await axe.run(document, {
+            runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}
+        })"""
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
+        for v in results["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def test_no_serious_accessibility_violations_with_the_widget_open_and_with_cards(stack, browser):
+    if not AXE.exists():
+        _missing(f"{AXE} not found (make browser-tools installs axe-core with npm)")
+    # The demo page's Content-Security-Policy would block the injected axe script.
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        page = context.new_page()
+        page.goto(f"{stack.web_url}/demo/fi")
+        page.get_by_role("button", name="Kysy digiavusta").click()
+        bot_says(page, "Digituki-avustaja")
+        assert serious_violations(page) == []
+        say(page, "tarvitsen apua sähköpostin kanssa Oulussa paikan päällä")
+        page.locator(".digituki-card").first.wait_for()
+        assert serious_violations(page) == []
+    finally:
+        context.close()
+
+
+def test_the_widget_works_on_a_narrow_phone_screen(stack, browser):
+    context = browser.new_context(viewport={"width": 320, "height": 640}, device_scale_factor=2)
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        page = context.new_page()
+        page.goto(f"{stack.web_url}/demo/sv")
+        page.get_by_role("button", name="Fråga om digihjälp").click()
+        bot_says(page, "Digituki-assistenten")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 320  # nothing pushes the page sideways
+        say(page, "jag behöver hjälp med smarttelefonen i Närpes på plats")
+        page.locator(".digituki-card", has_text="Närpes").first.wait_for()
+    finally:
+        context.close()
