@@ -346,6 +346,8 @@ class WidgetInput(InputChannel):
             if connection.session_id:
                 self.sessions.ack(connection.session_id, seq)
         elif kind == "restart":
+            if frame.get("language") in LANGUAGES:  # the language the widget shows now
+                connection.language = frame["language"]
             if connection.session_id:
                 self.sessions.detach(connection.session_id, connection.socket)
                 self.sessions.forget(connection.session_id)

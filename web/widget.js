@@ -1447,7 +1447,7 @@
     save(KEY.lastSeq, 0);
     ui.log.textContent = '';
     setTyping(false);
-    sendFrame({ type: 'restart' });
+    sendFrame({ type: 'restart', language: state.lang });
     if (state.ready) {
       setStatus('cleared', null, true);
     }

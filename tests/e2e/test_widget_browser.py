@@ -84,6 +84,7 @@ def test_a_finnish_conversation_survives_a_reload_switches_to_swedish_and_clears
         .startswith("https://www.openstreetmap.org/")
     )
     ARTIFACTS.mkdir(exist_ok=True)
+    card.scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "widget-cards.png"))
 
     page.reload()

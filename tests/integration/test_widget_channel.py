@@ -228,11 +228,12 @@ async def test_restart_starts_a_new_conversation(server):
         widget = await connect(session, server.url)
         old = (await widget.hello())["session_id"]
         await widget.receive("message")
-        await widget.send(type="restart")
+        await widget.send(type="restart", language="en")
         new = (await widget.receive("welcome"))["session_id"]
         assert new != old
         greeting = await widget.receive("message")
         assert (greeting["seq"], greeting["text"]) == (1, "echo: /session_start")
+    assert server.bot.received[-1].metadata["page_language"] == "en"  # as the widget shows now
 
 
 async def test_html_stays_text_in_frames(server):
