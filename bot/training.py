@@ -82,12 +82,16 @@ RESPONSE_REFERENCE = re.compile(r"[\"'](utter_[a-z0-9_]+)[\"']")
 NOT_IN_DIALOGUE = "is not used in any story or rule"
 
 
+NOT_RESPONSES = frozenset({"utter_action"})
+"""Names that look like responses but are not: Rasa's metadata key naming a message's response."""
+
+
 def responses_sent_by_actions(root: Path = PROJECT_ROOT) -> set[str]:
     """Responses our custom actions send (``response="utter_..."``): stories cannot show them."""
     found: set[str] = set()
     for path in (root / "actions").glob("*.py"):
         found |= set(RESPONSE_REFERENCE.findall(path.read_text(encoding="utf-8")))
-    return found
+    return found - NOT_RESPONSES
 
 
 def validate_data(root: Path = PROJECT_ROOT) -> list[str]:

@@ -151,11 +151,14 @@ def message_frame(message: dict[str, Any]) -> dict[str, Any]:
         for b in message.get("buttons") or message.get("quick_replies") or []
         if isinstance(b, dict)
     ]
+    cards = cards if isinstance(cards, list) else []
     return {
         "type": "message",
-        "text": message.get("text") or "",
+        # With cards, the text is their plain rendering for plain channels: the widget
+        # shows the cards themselves.
+        "text": "" if cards else message.get("text") or "",
         "buttons": buttons,
-        "cards": cards if isinstance(cards, list) else [],
+        "cards": cards,
     }
 
 

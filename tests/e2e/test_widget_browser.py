@@ -96,8 +96,10 @@ def test_a_finnish_conversation_survives_a_reload_switches_to_swedish_and_clears
     page.locator(".digituki-lang[lang=sv]").click()
     bot_says(page, "Vi fortsätter på svenska")
     assert page.locator("#digituki-input").get_attribute("placeholder") != "Kirjoita tähän"
-    say(page, "tack")
-    bot_says(page, "Varsågod")
+    say(page, "och om jag bodde i Närpes då")
+    bot_says(page, "Vill du se fler alternativ?")
+    page.get_by_role("button", name="Annan form av hjälp").last.click()  # a Swedish quick reply
+    page.locator(".digituki-card", has_text="Testichat").first.wait_for()  # remote help
 
     page.get_by_role("button", name="Töm samtalet").click()
     page.get_by_role("button", name="Ja, töm").click()

@@ -118,6 +118,7 @@ async def test_a_new_conversation_starts_with_the_greeting_and_page_metadata(ser
         assert {"type": "typing", "on": True} in frames  # the bot is writing
         reply = frames[-1]
         assert reply["seq"] == 2 and reply["cards"] == [{"id": "lib", "name": "Library"}]
+        assert reply["text"] == ""
         assert reply["buttons"] == [{"title": "More", "payload": "/show_more"}]
     first = server.bot.received[1]
     assert first.sender_id == welcome["session_id"] and first.input_channel == "widget"
@@ -249,17 +250,18 @@ async def test_html_stays_text_in_frames(server):
 def test_bot_messages_become_one_frame_each():
     frame = message_frame(
         {
-            "text": "Tässä",
+            "text": "Testikirjasto Oulu\nOulu – 11 km",  # the cards as plain text
             "buttons": [{"title": "Lisää", "payload": "/show_more"}],
             "custom": {"type": "provider_cards", "cards": [{"id": "a"}]},
         }
     )
     assert frame == {
         "type": "message",
-        "text": "Tässä",
+        "text": "",  # the widget shows the cards, not their plain rendering
         "buttons": [{"title": "Lisää", "payload": "/show_more"}],
         "cards": [{"id": "a"}],
     }
+    assert message_frame({"text": "Hei"})["text"] == "Hei"
     assert WidgetOutput.name() == "widget"
 
 
@@ -281,3 +283,19 @@ async def test_a_conversation_the_server_forgot_goes_on_with_its_numbering(serve
         reply = await widget.receive("message")
         assert (reply["seq"], reply["text"]) == (8, "echo: still there?")
     assert [m.text for m in server.bot.received] == ["still there?"]  # no second greeting
+
+
+async def test_the_demo_notice_follows_the_provider_data(make_database, gazetteer):
+    import dataclasses
+
+    from connectors.widget import DemoDataProbe
+    from tests.conftest import FIXTURES
+    from tests.helpers import load_providers
+
+    database = make_database("sqlite")
+    providers = load_providers(FIXTURES / "search_providers.yml", gazetteer)
+    database.repository.upsert(providers)
+    assert await DemoDataProbe(database.url).present() is False
+    database.repository.upsert([dataclasses.replace(providers[0], id="demo-1", source="demo")])
+    assert await DemoDataProbe(database.url).present() is True
+    assert await DemoDataProbe(None).present() is False
