@@ -51,16 +51,25 @@ class ValidateFindSupportForm(FormValidationAction):
     def name(self) -> str:
         return "validate_find_support_form"
 
-    async def required_slots(
-        self,
-        domain_slots: list[str],
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: dict[str, Any],
-    ) -> list[str]:
-        if tracker.get_slot("location"):  # the browser gave a point: no need to ask the place
-            return [s for s in domain_slots if s != "municipality"]
-        return domain_slots
+    async def extract_municipality(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The browser gave a point ("use my location"): the municipality it lies in, roughly.
+
+        The search itself measures from the point; the name is for what the bot says.
+        """
+        if tracker.get_slot("municipality"):
+            return {}
+        location = tracker.get_slot("location") or {}
+        metadata = ((tracker.latest_message or {}).get("metadata") or {}).get("location")
+        point = metadata if isinstance(metadata, dict) else location
+        try:
+            lat, lon = float(point["lat"]), float(point["lon"])
+        except (KeyError, TypeError, ValueError):
+            return {}
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            return {}
+        return {"municipality": services().gazetteer.nearest(lat, lon).name_fi}
 
     async def extract_support_form(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]

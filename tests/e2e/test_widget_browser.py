@@ -197,3 +197,25 @@ def test_the_widget_works_on_a_narrow_phone_screen(stack, browser):
         page.locator(".digituki-card", has_text="Närpes").first.wait_for()
     finally:
         context.close()
+
+
+def test_use_my_location_answers_the_place_question(stack, browser):
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900},
+        geolocation={"latitude": 65.0121, "longitude": 25.4651},  # central Oulu
+        permissions=["geolocation"],
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        page = context.new_page()
+        page.goto(f"{stack.web_url}/demo/fi")
+        page.get_by_role("button", name="Kysy digiavusta").click()
+        bot_says(page, "Digituki-avustaja")
+        say(page, "tarvitsen apua sähköpostin kanssa")
+        bot_says(page, "Missä kunnassa asut?")
+        page.get_by_role("button", name="Käytä sijaintiani").click()  # asked only now
+        bot_says(page, "Millaista apua haluat?")  # the place is known from the browser
+        page.get_by_role("button", name="Paikan päällä").last.click()
+        page.locator(".digituki-card", has_text="Testikirjasto Oulu").first.wait_for()
+    finally:
+        context.close()

@@ -343,3 +343,18 @@ async def test_far_results_in_another_language_say_both():
     dispatcher, _ = await run(ActionRecommendProviders(), tracker)
     assert responses(dispatcher)[:2] == ["utter_no_language", "utter_results_widened"]
     assert cards(dispatcher)[0]["id"] == "joensuu-course"
+
+
+async def test_the_browsers_location_answers_the_place_question():
+    form = ValidateFindSupportForm()
+    at_oulu = {"location": {"lat": 65.0121, "lon": 25.4651}}
+    tracker = make_tracker("/inform", "inform", metadata=at_oulu, requested_slot="municipality")
+    assert await form.extract_municipality(CollectingDispatcher(), tracker, {}) == {
+        "municipality": "Oulu"
+    }
+    # A place already given stays; nonsense coordinates give nothing.
+    tracker = make_tracker("/inform", "inform", metadata=at_oulu, municipality="Lieksa")
+    assert await form.extract_municipality(CollectingDispatcher(), tracker, {}) == {}
+    nonsense = {"location": {"lat": 999, "lon": 0}}
+    tracker = make_tracker("/inform", "inform", metadata=nonsense)
+    assert await form.extract_municipality(CollectingDispatcher(), tracker, {}) == {}
