@@ -1,4 +1,4 @@
-"""The ``digituki`` command line: database set-up, provider import and search."""
+"""The ``digituki`` command line: database set-up, providers, places, console accounts."""
 
 from __future__ import annotations
 
@@ -173,6 +173,56 @@ def cmd_geo_lookup(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _read_password(confirm: bool = True) -> str:
+    """The new password: asked twice on a terminal, else the first line of standard input."""
+    if sys.stdin.isatty():
+        import getpass
+
+        first = getpass.getpass("password: ")
+        if confirm and getpass.getpass("again: ") != first:
+            raise CliError("the two passwords differ")
+        return first
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def _codes(value: str) -> list[str]:
+    return [code.strip() for code in value.split(",") if code.strip()]
+
+
+def cmd_agents_add(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.handoff import Agents, QueueError
+    from bot.handoff.passwords import WeakPasswordError
+
+    engine = _require_schema(settings)
+    gazetteer = Gazetteer.from_dir(settings.gazetteer_dir)
+    regions = []
+    for name in _codes(args.regions):
+        try:
+            regions.append(gazetteer.region(name).code)
+        except UnknownPlaceError as exc:
+            raise CliError(str(exc)) from None
+    try:
+        agent = Agents(make_session_factory(engine)).add(
+            args.username,
+            _read_password(),
+            display_name=args.name,
+            role=args.role,
+            languages=_codes(args.languages),
+            region_codes=regions,
+            capacity=args.capacity,
+        )
+    except (QueueError, WeakPasswordError) as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        engine.dispose()
+    scope = ", ".join(agent.region_codes) or "all regions"
+    print(
+        f"added {agent.role} {agent.username} ({agent.display_name}): "
+        f"languages {' '.join(agent.languages)}; {scope}; up to {agent.capacity} chats"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="digituki",
@@ -235,6 +285,24 @@ def build_parser() -> argparse.ArgumentParser:
     lookup = geo_commands.add_parser("lookup", help="look up a municipality by name or code")
     lookup.add_argument("name")
     lookup.set_defaults(handler=cmd_geo_lookup)
+
+    agents = groups.add_parser("agents", help="accounts of the handoff console")
+    agent_commands = agents.add_subparsers(dest="command", required=True, metavar="SUBCOMMAND")
+    add = agent_commands.add_parser(
+        "add",
+        help="add a worker, coordinator or administrator (password from standard input)",
+        description="The password is read from standard input (asked twice on a terminal) "
+        "and stored only as a scrypt hash.",
+    )
+    add.add_argument("username")
+    add.add_argument("--name", help="the name users and colleagues see (default: the username)")
+    add.add_argument("--role", choices=["worker", "coordinator", "admin"], default="worker")
+    add.add_argument("--languages", default="fi", help="comma-separated: fi,sv,en (default fi)")
+    add.add_argument(
+        "--regions", default="", help="comma-separated region names or codes (default: all)"
+    )
+    add.add_argument("--capacity", type=int, default=3, help="concurrent chats (default 3)")
+    add.set_defaults(handler=cmd_agents_add)
     return parser
 
 

@@ -191,5 +191,30 @@ class HandoffRequestRow(Base):
     created_at: Mapped[dt.datetime] = Column(
         DateTime(timezone=True), nullable=False, default=_utcnow
     )
+    claimed_by: Mapped[int | None] = Column(ForeignKey("agents.id"), index=True)
+    claimed_at: Mapped[dt.datetime | None] = Column(DateTime(timezone=True))
+    ended_at: Mapped[dt.datetime | None] = Column(DateTime(timezone=True))
+    outcome: Mapped[str | None] = Column(String(30))
+    notes: Mapped[str | None] = Column(Text)
 
     __table_args__ = (Index("ix_handoff_requests_state_created_at", "state", "created_at"),)
+
+
+class AgentRow(Base):
+    """A digital support worker, coordinator or administrator of the handoff console."""
+
+    __tablename__ = "agents"
+
+    id: Mapped[int] = Column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = Column(String(64), nullable=False, unique=True)
+    display_name: Mapped[str] = Column(String(120), nullable=False)
+    password_hash: Mapped[str] = Column(String(200), nullable=False)
+    role: Mapped[str] = Column(String(12), nullable=False)
+    languages: Mapped[str] = Column(String(60), nullable=False)  # space-separated codes
+    region_codes: Mapped[str] = Column(String(120), nullable=False, default="")  # empty: all
+    capacity: Mapped[int] = Column(Integer, nullable=False, default=3)
+    available: Mapped[bool] = Column(Boolean, nullable=False, default=False)
+    active: Mapped[bool] = Column(Boolean, nullable=False, default=True)
+    created_at: Mapped[dt.datetime] = Column(
+        DateTime(timezone=True), nullable=False, default=_utcnow
+    )

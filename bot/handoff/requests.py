@@ -28,9 +28,14 @@ class HandoffRequest:
     reason: str
     state: str
     created_at: dt.datetime
+    claimed_by: int | None = None
+    claimed_at: dt.datetime | None = None
+    ended_at: dt.datetime | None = None
+    outcome: str | None = None
 
 
-def _request(row: HandoffRequestRow) -> HandoffRequest:
+def request_from_row(row: HandoffRequestRow) -> HandoffRequest:
+    """The request as the rest of the application sees it."""
     return HandoffRequest(
         id=row.id,
         conversation_id=row.conversation_id,
@@ -41,6 +46,10 @@ def _request(row: HandoffRequestRow) -> HandoffRequest:
         reason=row.reason,
         state=row.state,
         created_at=row.created_at,
+        claimed_by=row.claimed_by,
+        claimed_at=row.claimed_at,
+        ended_at=row.ended_at,
+        outcome=row.outcome,
     )
 
 
@@ -86,7 +95,7 @@ class HandoffRequests:
             row.reason = reason
             session.add(row)
             session.flush()
-            return _request(row)
+            return request_from_row(row)
 
     def waiting(self) -> list[HandoffRequest]:
         """Waiting requests, oldest first."""
@@ -96,4 +105,4 @@ class HandoffRequests:
                 .where(HandoffRequestRow.state == "waiting")
                 .order_by(HandoffRequestRow.created_at, HandoffRequestRow.id)
             )
-            return [_request(row) for row in rows]
+            return [request_from_row(row) for row in rows]
