@@ -28,6 +28,10 @@ class Settings:
     action_server_url: str = "http://127.0.0.1:5055/webhook"
     log_level: str = "INFO"
     widget_origins: str = ""
+    handoff_expire_minutes: int = 120
+    """A request nobody takes in this time is marked expired (it stays visible)."""
+    console_session_hours: int = 12
+    """A console login lasts this long."""
     """Comma-separated origins of the pages that may embed the widget; empty: the web service's."""
 
     @property
@@ -61,6 +65,8 @@ _ENV: dict[str, tuple[str, type]] = {
     "DIGITUKI_ACTION_SERVER_URL": ("action_server_url", str),
     "DIGITUKI_LOG_LEVEL": ("log_level", str),
     "DIGITUKI_WIDGET_ORIGINS": ("widget_origins", str),
+    "DIGITUKI_HANDOFF_EXPIRE_MINUTES": ("handoff_expire_minutes", int),
+    "DIGITUKI_CONSOLE_SESSION_HOURS": ("console_session_hours", int),
 }
 
 

@@ -218,3 +218,19 @@ class AgentRow(Base):
     created_at: Mapped[dt.datetime] = Column(
         DateTime(timezone=True), nullable=False, default=_utcnow
     )
+
+
+class AgentSessionRow(Base):
+    """A logged-in console session. Only a hash of the cookie's token is stored."""
+
+    __tablename__ = "agent_sessions"
+
+    token_hash: Mapped[str] = Column(String(64), primary_key=True)
+    agent_id: Mapped[int] = Column(
+        ForeignKey("agents.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    csrf_token: Mapped[str] = Column(String(64), nullable=False)
+    created_at: Mapped[dt.datetime] = Column(
+        DateTime(timezone=True), nullable=False, default=_utcnow
+    )
+    expires_at: Mapped[dt.datetime] = Column(DateTime(timezone=True), nullable=False)

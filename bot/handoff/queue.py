@@ -51,7 +51,7 @@ class Agent:
         return language in self.languages and in_region
 
 
-def _agent(row: AgentRow) -> Agent:
+def agent_from_row(row: AgentRow) -> Agent:
     return Agent(
         id=row.id,
         username=row.username,
@@ -119,7 +119,7 @@ class Agents:
             )
             session.add(row)
             session.flush()
-            return _agent(row)
+            return agent_from_row(row)
 
     def authenticate(self, username: str, password: str) -> Agent | None:
         """The active account with these credentials, or ``None``."""
@@ -132,7 +132,7 @@ class Agents:
             if row is None:
                 verify_password(password, _DUMMY_HASH)  # the same time for unknown names
                 return None
-            return _agent(row) if verify_password(password, row.password_hash) else None
+            return agent_from_row(row) if verify_password(password, row.password_hash) else None
 
     def set_available(self, agent_id: int, available: bool) -> None:
         with self._sessions.begin() as session:
@@ -166,6 +166,17 @@ class HandoffQueue:
                 .values(state="expired", ended_at=moment)
             )
             return int(result.rowcount or 0)
+
+    def recent(self, limit: int = 200, now: dt.datetime | None = None) -> list[HandoffRequest]:
+        """The newest requests in every state (for coordinators), newest first."""
+        self.expire(now)
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(HandoffRequestRow)
+                .order_by(HandoffRequestRow.created_at.desc(), HandoffRequestRow.id)
+                .limit(limit)
+            )
+            return [request_from_row(row) for row in rows]
 
     def waiting_for(self, agent: Agent, now: dt.datetime | None = None) -> list[HandoffRequest]:
         """The waiting requests this worker may take, oldest first."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -9,9 +10,11 @@ from aiohttp import web
 from bot.config import Settings, load_settings
 from bot.db.engine import make_engine, make_session_factory
 from bot.geo import Gazetteer
+from bot.handoff import Agents, HandoffQueue
+from bot.handoff.sessions import ConsoleSessions
 from bot.providers.repository import SqlProviderRepository
-from bot.web import views, widget
-from bot.web.keys import ENGINE, GAZETTEER, PROVIDERS, SETTINGS
+from bot.web import handoff_api, views, widget
+from bot.web.keys import AGENTS, CONSOLE_SESSIONS, ENGINE, GAZETTEER, PROVIDERS, QUEUE, SETTINGS
 
 
 def setup_routes(app: web.Application) -> None:
@@ -21,12 +24,22 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/widget/{name}", widget.widget_asset)
     app.router.add_get("/demo/{language}", widget.demo_page)
     app.router.add_get("/", widget.demo_index)
+    handoff_api.add_routes(app)
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
-    engine = make_engine(app[SETTINGS].database_url)
+    settings = app[SETTINGS]
+    engine = make_engine(settings.database_url)
+    sessions = make_session_factory(engine)
     app[ENGINE] = engine
-    app[PROVIDERS] = SqlProviderRepository(make_session_factory(engine))
+    app[PROVIDERS] = SqlProviderRepository(sessions)
+    app[AGENTS] = Agents(sessions)
+    app[QUEUE] = HandoffQueue(
+        sessions, expire_after=dt.timedelta(minutes=settings.handoff_expire_minutes)
+    )
+    app[CONSOLE_SESSIONS] = ConsoleSessions(
+        sessions, dt.timedelta(hours=settings.console_session_hours)
+    )
     yield
     engine.dispose()
 

@@ -7,9 +7,14 @@ from sqlalchemy.engine import Engine
 
 from bot.config import Settings
 from bot.geo import Gazetteer
+from bot.handoff import Agents, HandoffQueue
+from bot.handoff.sessions import ConsoleSessions
 from bot.providers.repository import SqlProviderRepository
 
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", Engine)
 GAZETTEER = web.AppKey("gazetteer", Gazetteer)
 PROVIDERS = web.AppKey("providers", SqlProviderRepository)
+AGENTS = web.AppKey("agents", Agents)
+QUEUE = web.AppKey("queue", HandoffQueue)
+CONSOLE_SESSIONS = web.AppKey("console_sessions", ConsoleSessions)
