@@ -25,6 +25,8 @@ class Settings:
     web_host: str = "127.0.0.1"
     web_port: int = 8080
     rasa_url: str = "http://127.0.0.1:5005"
+    rasa_token: str = ""
+    """Token of the Rasa server's HTTP API (the web service writes workers' messages there)."""
     action_server_url: str = "http://127.0.0.1:5055/webhook"
     log_level: str = "INFO"
     widget_origins: str = ""
@@ -62,6 +64,7 @@ _ENV: dict[str, tuple[str, type]] = {
     "DIGITUKI_WEB_HOST": ("web_host", str),
     "DIGITUKI_WEB_PORT": ("web_port", int),
     "DIGITUKI_RASA_URL": ("rasa_url", str),
+    "DIGITUKI_RASA_TOKEN": ("rasa_token", str),
     "DIGITUKI_ACTION_SERVER_URL": ("action_server_url", str),
     "DIGITUKI_LOG_LEVEL": ("log_level", str),
     "DIGITUKI_WIDGET_ORIGINS": ("widget_origins", str),

@@ -87,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         **os.environ,
         "DIGITUKI_ACTION_SERVER_URL": settings.action_server_url,
         "DIGITUKI_DATABASE_URL": settings.database_url,
+        "DIGITUKI_RASA_TOKEN": token,  # the web service writes workers' messages to Rasa
     }
     running = services(settings, model, token)
     stopping = False

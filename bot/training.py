@@ -89,7 +89,8 @@ NOT_RESPONSES = frozenset({"utter_action"})
 def responses_sent_by_actions(root: Path = PROJECT_ROOT) -> set[str]:
     """Responses our custom actions send (``response="utter_..."``): stories cannot show them."""
     found: set[str] = set()
-    for path in (root / "actions").glob("*.py"):
+    # The handoff writes to conversations through Rasa's API (bot/handoff) as well.
+    for path in [*(root / "actions").glob("*.py"), *(root / "bot" / "handoff").glob("*.py")]:
         found |= set(RESPONSE_REFERENCE.findall(path.read_text(encoding="utf-8")))
     return found - NOT_RESPONSES
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+from aiohttp import web
 
 from bot.geo import Gazetteer
 from bot.providers.importer import read_raw_rows, validate_rows
@@ -14,3 +17,38 @@ def load_providers(path: Path, gazetteer: Gazetteer) -> list[Provider]:
     parsed = validate_rows(read_raw_rows(path), gazetteer)
     assert parsed.ok, [str(e) for e in parsed.errors]
     return parsed.providers
+
+
+class FakeRasa:
+    """Rasa's conversation API, recording what it is asked; ``down`` makes it fail."""
+
+    def __init__(self, token: str = "rasa-secret") -> None:
+        self.token = token
+        self.calls: list[tuple[str, str, dict[str, str], Any]] = []
+        self.down = False
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_route("*", "/conversations/{cid}/{rest:.*}", self.handle)
+        return app
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = await request.json() if request.can_read_body else None
+        self.calls.append(
+            (request.method, request.raw_path.split("?")[0], dict(request.query), body)
+        )
+        if self.down or request.query.get("token") != self.token:
+            return web.json_response({"error": "no"}, status=503 if self.down else 401)
+        if request.path.endswith("/tracker"):
+            return web.json_response(
+                {
+                    "events": [
+                        {"event": "user", "text": "/session_start", "timestamp": 1},
+                        {"event": "bot", "text": "Hej!", "timestamp": 2},
+                        {"event": "user", "text": "jag vill prata med en människa", "timestamp": 3},
+                        {"event": "bot", "text": "Hej, jag heter Wilma.", "timestamp": 4,
+                         "metadata": {"agent": "Wilma"}},
+                    ]
+                }
+            )  # fmt: skip
+        return web.json_response({})

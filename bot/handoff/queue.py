@@ -167,6 +167,11 @@ class HandoffQueue:
             )
             return int(result.rowcount or 0)
 
+    def get(self, request_id: str) -> HandoffRequest | None:
+        with self._sessions() as session:
+            row = session.get(HandoffRequestRow, request_id)
+            return request_from_row(row) if row else None
+
     def recent(self, limit: int = 200, now: dt.datetime | None = None) -> list[HandoffRequest]:
         """The newest requests in every state (for coordinators), newest first."""
         self.expire(now)

@@ -19,13 +19,15 @@ from aiohttp import web
 
 from bot.handoff import Agent, HandoffRequest, QueueError
 from bot.handoff.queue import OUTCOMES
+from bot.handoff.rasa_client import RasaUnavailableError
 from bot.handoff.sessions import csrf_matches
-from bot.web.keys import AGENTS, CONSOLE_SESSIONS, QUEUE, SETTINGS
+from bot.web.keys import AGENTS, CONSOLE_SESSIONS, QUEUE, RASA, SETTINGS
 
 COOKIE = "digituki_session"
 CSRF_HEADER = "X-CSRF-Token"
 STAFF = ("worker", "coordinator", "admin")
 OVERSEERS = ("coordinator", "admin")
+MAX_MESSAGE = 2000
 AGENT_KEY = "digituki.agent"
 """Where the checked account is kept on the request (aiohttp 3.9 has no typed request keys)."""
 
@@ -116,14 +118,59 @@ async def claim(request: web.Request) -> web.Response:
     taken = await asyncio.to_thread(
         request.app[QUEUE].claim, request[AGENT_KEY], request.match_info["request_id"]
     )
+    try:
+        await request.app[RASA].pause(taken.conversation_id)  # the worker answers now
+    except RasaUnavailableError as error:
+        return _error(502, "rasa_unavailable", f"claimed, but the bot could not be paused: {error}")
     return _json(_request_json(taken))
 
 
 async def hand_back(request: web.Request) -> web.Response:
-    await asyncio.to_thread(
-        request.app[QUEUE].hand_back, request[AGENT_KEY], request.match_info["request_id"]
-    )
+    request_id = request.match_info["request_id"]
+    found = await asyncio.to_thread(request.app[QUEUE].get, request_id)
+    await asyncio.to_thread(request.app[QUEUE].hand_back, request[AGENT_KEY], request_id)
+    try:
+        await request.app[RASA].resume(found.conversation_id if found else "")
+    except RasaUnavailableError as error:
+        return _error(502, "rasa_unavailable", f"handed back, but the bot did not answer: {error}")
     return web.Response(status=204)
+
+
+async def _own_active(request: web.Request) -> HandoffRequest:
+    """The request of the path, if the logged-in worker has it now."""
+    found = await asyncio.to_thread(request.app[QUEUE].get, request.match_info["request_id"])
+    agent = request[AGENT_KEY]
+    if found is None or found.state != "active" or found.claimed_by != agent.id:
+        raise QueueError("not_yours", "only the worker who has the chat can write in it")
+    return found
+
+
+async def send_message(request: web.Request) -> web.Response:
+    body = await _body(request)
+    text = body.get("text")
+    if not isinstance(text, str) or not text.strip() or len(text) > MAX_MESSAGE:
+        return _error(400, "bad_request", f"text is 1–{MAX_MESSAGE} characters")
+    handoff = await _own_active(request)
+    agent = request[AGENT_KEY]
+    try:
+        await request.app[RASA].send_worker_message(
+            handoff.conversation_id, text.strip(), agent.display_name
+        )
+    except RasaUnavailableError as error:
+        return _error(502, "rasa_unavailable", f"not delivered, try again: {error}")
+    return web.Response(status=204)
+
+
+async def transcript(request: web.Request) -> web.Response:
+    found = await asyncio.to_thread(request.app[QUEUE].get, request.match_info["request_id"])
+    agent = request[AGENT_KEY]
+    if found is None or (found.claimed_by != agent.id and agent.role not in OVERSEERS):
+        raise QueueError("not_yours", "the transcript is for the worker who has the chat")
+    try:
+        lines = await request.app[RASA].transcript(found.conversation_id)
+    except RasaUnavailableError as error:
+        return _error(502, "rasa_unavailable", str(error))
+    return _json({"request": _request_json(found), "messages": [asdict(line) for line in lines]})
 
 
 async def close(request: web.Request) -> web.Response:
@@ -168,6 +215,8 @@ ENDPOINTS = (
     Endpoint("POST", "/api/v1/handoff/requests/{request_id}/claim", claim, "Take a waiting request", STAFF, True),
     Endpoint("POST", "/api/v1/handoff/requests/{request_id}/return", hand_back, "Hand the conversation back to the bot", STAFF, True),
     Endpoint("POST", "/api/v1/handoff/requests/{request_id}/close", close, "Close with an outcome and notes", STAFF, True),
+    Endpoint("POST", "/api/v1/handoff/requests/{request_id}/messages", send_message, "Write to the user", STAFF, True),
+    Endpoint("GET", "/api/v1/handoff/requests/{request_id}/transcript", transcript, "The conversation so far", STAFF, False),
     Endpoint("GET", "/api/v1/handoff/requests", all_requests, "Recent requests in every state", OVERSEERS, False),
 )  # fmt: skip
 

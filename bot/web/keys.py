@@ -8,6 +8,7 @@ from sqlalchemy.engine import Engine
 from bot.config import Settings
 from bot.geo import Gazetteer
 from bot.handoff import Agents, HandoffQueue
+from bot.handoff.rasa_client import RasaClient
 from bot.handoff.sessions import ConsoleSessions
 from bot.providers.repository import SqlProviderRepository
 
@@ -18,3 +19,4 @@ PROVIDERS = web.AppKey("providers", SqlProviderRepository)
 AGENTS = web.AppKey("agents", Agents)
 QUEUE = web.AppKey("queue", HandoffQueue)
 CONSOLE_SESSIONS = web.AppKey("console_sessions", ConsoleSessions)
+RASA = web.AppKey("rasa", RasaClient)

@@ -80,6 +80,7 @@ def stack(
         DIGITUKI_ACTION_SERVER_URL=f"http://127.0.0.1:{action_port}/webhook",
         DIGITUKI_RASA_URL=f"http://127.0.0.1:{rasa_port}",
         DIGITUKI_WEB_PORT=str(web_port),
+        DIGITUKI_RASA_TOKEN=TOKEN,
     )
     try:
         processes.start(

@@ -17,6 +17,7 @@ from bot.db.engine import make_session_factory
 from bot.handoff import Agents, HandoffRequests
 from bot.web.app import init_app
 from bot.web.handoff_api import ENDPOINTS
+from tests.helpers import FakeRasa
 
 PASSWORD = "kirjasto-2026-syksy"
 SAMPLE_ID = "00000000-0000-0000-0000-000000000000"
@@ -28,10 +29,16 @@ async def api(database):  # type: ignore[no-untyped-def]
     agents = Agents(sessions)
     agents.add("wilma", PASSWORD, role="worker", languages=["fi", "sv"])
     agents.add("kalle", PASSWORD, role="coordinator", languages=["fi"])
-    settings = dataclasses.replace(Settings(), database_url=database.url)
-    async with TestClient(TestServer(init_app(settings))) as client:
-        client.requests = HandoffRequests(sessions)  # type: ignore[attr-defined]
-        yield client
+    async with TestServer(FakeRasa().app()) as rasa:
+        settings = dataclasses.replace(
+            Settings(),
+            database_url=database.url,
+            rasa_url=str(rasa.make_url("")),
+            rasa_token="rasa-secret",
+        )
+        async with TestClient(TestServer(init_app(settings))) as client:
+            client.requests = HandoffRequests(sessions)  # type: ignore[attr-defined]
+            yield client
 
 
 async def log_in(client: TestClient, username: str) -> str:
