@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -43,13 +44,21 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
+@contextmanager
+def new_page(browser: Any, **options: Any) -> Iterator[Any]:
+    """A page in a fresh browser context (desktop size unless ``options`` say otherwise)."""
+    context = browser.new_context(**{"viewport": {"width": 1280, "height": 900}, **options})
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fi-FI")
-    context.set_default_timeout(TIMEOUT_MS)
-    opened = context.new_page()
-    yield opened
-    context.close()
+    with new_page(browser, locale="fi-FI") as opened:
+        yield opened
 
 
 def bot_says(page: Any, text: str) -> None:
@@ -168,10 +177,7 @@ def test_no_serious_accessibility_violations_with_the_widget_open_and_with_cards
     if not AXE.exists():
         _missing(f"{AXE} not found (make browser-tools installs axe-core with npm)")
     # The demo page's Content-Security-Policy would block the injected axe script.
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
-    context.set_default_timeout(TIMEOUT_MS)
-    try:
-        page = context.new_page()
+    with new_page(browser, bypass_csp=True) as page:
         page.goto(f"{stack.web_url}/demo/fi")
         page.get_by_role("button", name="Kysy digiavusta").click()
         bot_says(page, "Digituki-avustaja")
@@ -179,15 +185,10 @@ def test_no_serious_accessibility_violations_with_the_widget_open_and_with_cards
         say(page, "tarvitsen apua sähköpostin kanssa Oulussa paikan päällä")
         page.locator(".digituki-card").first.wait_for()
         assert serious_violations(page) == []
-    finally:
-        context.close()
 
 
 def test_the_widget_works_on_a_narrow_phone_screen(stack, browser):
-    context = browser.new_context(viewport={"width": 320, "height": 640}, device_scale_factor=2)
-    context.set_default_timeout(TIMEOUT_MS)
-    try:
-        page = context.new_page()
+    with new_page(browser, viewport={"width": 320, "height": 640}, device_scale_factor=2) as page:
         page.goto(f"{stack.web_url}/demo/sv")
         page.get_by_role("button", name="Fråga om digihjälp").click()
         bot_says(page, "Digituki-assistenten")
@@ -195,19 +196,14 @@ def test_the_widget_works_on_a_narrow_phone_screen(stack, browser):
         assert width <= 320  # nothing pushes the page sideways
         say(page, "jag behöver hjälp med smarttelefonen i Närpes på plats")
         page.locator(".digituki-card", has_text="Närpes").first.wait_for()
-    finally:
-        context.close()
 
 
 def test_use_my_location_answers_the_place_question(stack, browser):
-    context = browser.new_context(
-        viewport={"width": 1280, "height": 900},
-        geolocation={"latitude": 65.0121, "longitude": 25.4651},  # central Oulu
+    with new_page(
+        browser,
+        geolocation={"latitude": 65.0121, "longitude": 25.4651},
         permissions=["geolocation"],
-    )
-    context.set_default_timeout(TIMEOUT_MS)
-    try:
-        page = context.new_page()
+    ) as page:
         page.goto(f"{stack.web_url}/demo/fi")
         page.get_by_role("button", name="Kysy digiavusta").click()
         bot_says(page, "Digituki-avustaja")
@@ -217,5 +213,3 @@ def test_use_my_location_answers_the_place_question(stack, browser):
         bot_says(page, "Millaista apua haluat?")  # the place is known from the browser
         page.get_by_role("button", name="Paikan päällä").last.click()
         page.locator(".digituki-card", has_text="Testikirjasto Oulu").first.wait_for()
-    finally:
-        context.close()

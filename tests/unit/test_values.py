@@ -17,18 +17,26 @@ def test_value_lexicon_spots_learned_phrases_only_when_clear():
     assert lexicon.resolve("support_form", "på platsen") == "in_person"  # by the start of the words
 
 
-def test_a_learned_form_phrase_wins_over_a_shorter_device_guess_inside_it():
-    from rasa.shared.nlu.training_data.message import Message
-
+def normalizer_that_learned(*spans: tuple[str, str, str]):  # type: ignore[no-untyped-def]
+    """An EntityValueNormalizer whose lexicon saw each (entity, text, value) three times."""
     from bot.nlu.components import EntityValueNormalizer
     from bot.nlu.values import ValueLexicon
 
     lexicon = ValueLexicon()
     for _ in range(3):
-        lexicon.learn("support_form", "by phone", "phone")
-        lexicon.learn("topic", "phone", "smartphone")
-        lexicon.learn("topic", "email", "email")
-    normalizer = EntityValueNormalizer(lexicon, None, None)  # type: ignore[arg-type]
+        for entity, text, value in spans:
+            lexicon.learn(entity, text, value)
+    return EntityValueNormalizer(lexicon, None, None)  # type: ignore[arg-type]
+
+
+def test_a_learned_form_phrase_wins_over_a_shorter_device_guess_inside_it():
+    from rasa.shared.nlu.training_data.message import Message
+
+    normalizer = normalizer_that_learned(
+        ("support_form", "by phone", "phone"),
+        ("topic", "phone", "smartphone"),
+        ("topic", "email", "email"),
+    )
     text = "by phone is better, for my email"
     guessed = [
         {"entity": "topic", "start": 3, "end": 8, "value": "smartphone"},  # "phone"
@@ -56,15 +64,11 @@ def test_a_learned_form_phrase_wins_over_a_shorter_device_guess_inside_it():
 def test_a_course_word_gives_its_topic_and_long_messages_are_not_spotted():
     from rasa.shared.nlu.training_data.message import Message
 
-    from bot.nlu.components import EntityValueNormalizer
-    from bot.nlu.values import ValueLexicon
-
-    lexicon = ValueLexicon()
-    for _ in range(3):
-        lexicon.learn("topic", "dator", "computer")
-        lexicon.learn("topic", "tietokone", "computer")
-        lexicon.learn("support_form", "online", "remote")
-    normalizer = EntityValueNormalizer(lexicon, None, None)  # type: ignore[arg-type]
+    normalizer = normalizer_that_learned(
+        ("topic", "dator", "computer"),
+        ("topic", "tietokone", "computer"),
+        ("support_form", "online", "remote"),
+    )
 
     def entities(text: str, *spans: tuple[str, str, str]) -> list[tuple[str, str, str]]:
         given = [
@@ -94,14 +98,10 @@ def test_a_course_word_gives_its_topic_and_long_messages_are_not_spotted():
 def test_form_phrases_are_spotted_in_long_messages_too():
     from rasa.shared.nlu.training_data.message import Message
 
-    from bot.nlu.components import EntityValueNormalizer
-    from bot.nlu.values import ValueLexicon
-
-    lexicon = ValueLexicon()
-    for _ in range(3):
-        lexicon.learn("support_form", "face to face", "in_person")
-        lexicon.learn("language", "finnish", "fi")
-    normalizer = EntityValueNormalizer(lexicon, None, None)  # type: ignore[arg-type]
+    normalizer = normalizer_that_learned(
+        ("support_form", "face to face", "in_person"),
+        ("language", "finnish", "fi"),
+    )
     text = "i need help with my tablet in Oulu, face to face, and in finnish please"
     [message] = normalizer.process([Message(data={"text": text, "entities": []})])
     assert [(e["entity"], e["value"]) for e in message.get("entities")] == [
@@ -113,14 +113,10 @@ def test_form_phrases_are_spotted_in_long_messages_too():
 def test_a_spotted_course_phrase_gives_its_topic():
     from rasa.shared.nlu.training_data.message import Message
 
-    from bot.nlu.components import EntityValueNormalizer
-    from bot.nlu.values import ValueLexicon
-
-    lexicon = ValueLexicon()
-    for _ in range(3):
-        lexicon.learn("support_form", "computer course", "training")
-        lexicon.learn("topic", "computer", "computer")
-    normalizer = EntityValueNormalizer(lexicon, None, None)  # type: ignore[arg-type]
+    normalizer = normalizer_that_learned(
+        ("support_form", "computer course", "training"),
+        ("topic", "computer", "computer"),
+    )
     [message] = normalizer.process(
         [Message(data={"text": "computer course in Joensuu", "entities": []})]
     )
