@@ -79,9 +79,10 @@ format: $(STAMP) ## format the code
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(STAMP) ## print figures: search latency, training, NLU and conversation load vs a bare bot
+bench: $(STAMP) ## print figures: search latency, training, NLU, conversation load vs a bare bot, handoff delivery
 	$(BIN)/python -m bench.search
 	$(BIN)/python -m bench.conversations
+	$(BIN)/python -m bench.handoff
 
 clean: ## remove caches and the local SQLite database (keeps .venv)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache digituki.db digituki.db-wal digituki.db-shm

@@ -8,9 +8,12 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.handoff import user_messages
+from bot.handoff.desk import seems_stuck
+
 
 class ActionFallback(Action):
-    """First time: "could you say it in other words?"; in a row after that: offer a person."""
+    """First time: "could you say it in other words?"; in a row after that, or when stuck: offer a person."""
 
     def name(self) -> str:
         return "action_fallback"
@@ -19,7 +22,8 @@ class ActionFallback(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         count = int(tracker.get_slot("fallbacks") or 0) + 1
-        if count == 1:
+        messages = user_messages(tracker)
+        if count == 1 and not seems_stuck([i for i, _ in messages], [t for _, t in messages]):
             dispatcher.utter_message(response="utter_ask_rephrase")
             # The message was not understood: leave it out of the dialogue history.
             return [UserUtteranceReverted(), SlotSet("fallbacks", count)]

@@ -5,7 +5,9 @@ Tests replace them with ``use_services(...)``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,8 @@ from bot.authorities import Authority, load_authorities
 from bot.config import Settings, load_settings
 from bot.db.engine import make_engine, make_session_factory
 from bot.geo import Gazetteer
-from bot.handoff import HandoffRequests
+from bot.handoff import Agents, HandoffQueue, HandoffRequests
+from bot.handoff.hours import ServiceHours, parse_service_hours
 from bot.providers.repository import ProviderRepository, SqlProviderRepository
 
 LANGS = ("fi", "sv", "en")
@@ -31,6 +34,10 @@ class Services:
     authorities: dict[str, Authority]
     labels: dict[str, dict[str, list[str]]]
     handoffs: HandoffRequests
+    queue: HandoffQueue
+    agents: Agents
+    service_hours: ServiceHours
+    now: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.timezone.utc))
 
     def label(self, group: str, key: str, language: str) -> str:
         """A display name in ``language`` (fi, sv or en), the key itself if unknown."""
@@ -52,12 +59,23 @@ def build_services(settings: Settings | None = None, **overrides: Any) -> Servic
         "gazetteer": Gazetteer.from_dir(settings.gazetteer_dir),
         "authorities": load_authorities(settings.authorities_file),
         "labels": yaml.safe_load((data / "labels.yml").read_text(encoding="utf-8")),
+        "service_hours": parse_service_hours(
+            settings.handoff_hours, settings.handoff_exceptions, settings.timezone
+        ),
     }
     values.update(overrides)
-    if "providers" not in values or "handoffs" not in values:
+    if not {"providers", "handoffs", "queue", "agents"} <= values.keys():
         session_factory = make_session_factory(make_engine(settings.database_url))
         values.setdefault("providers", SqlProviderRepository(session_factory))
         values.setdefault("handoffs", HandoffRequests(session_factory))
+        values.setdefault(
+            "queue",
+            HandoffQueue(
+                session_factory,
+                expire_after=dt.timedelta(minutes=settings.handoff_expire_minutes),
+            ),
+        )
+        values.setdefault("agents", Agents(session_factory))
     return Services(**values)
 
 

@@ -34,15 +34,34 @@ class Processes:
     folder: Path
     env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
     running: list[tuple[str, subprocess.Popen[bytes], Path]] = field(default_factory=list)
+    commands: dict[str, tuple[list[str], Path]] = field(default_factory=dict)
 
     def start(self, name: str, command: Sequence[str], cwd: Path = PROJECT_ROOT) -> int:
         """Starts ``command``; its output goes to ``<folder>/<name>.log``. Returns the pid."""
         log = self.folder / f"{name}.log"
         process = subprocess.Popen(
-            list(command), cwd=cwd, env=self.env, stdout=log.open("wb"), stderr=subprocess.STDOUT
+            list(command), cwd=cwd, env=self.env, stdout=log.open("ab"), stderr=subprocess.STDOUT
         )
         self.running.append((name, process, log))
+        self.commands[name] = (list(command), cwd)
         return process.pid
+
+    def restart(self, name: str, *, kill: bool = False) -> int:
+        """Stops ``name`` (``kill``: without a chance to clean up) and starts it again."""
+        entry = next(e for e in self.running if e[0] == name)
+        process = entry[1]
+        if kill:
+            process.kill()
+        else:
+            process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        self.running.remove(entry)
+        command, cwd = self.commands[name]
+        return self.start(name, command, cwd)
 
     def wait_for(self, url: str, timeout_s: float = 240) -> None:
         """Waits until ``url`` answers; fails early when a process has exited."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,11 +30,17 @@ class Settings:
     action_server_url: str = "http://127.0.0.1:5055/webhook"
     log_level: str = "INFO"
     widget_origins: str = ""
+    """Comma-separated origins of the pages that may embed the widget; empty: the web service's."""
     handoff_expire_minutes: int = 120
     """A request nobody takes in this time is marked expired (it stays visible)."""
     console_session_hours: int = 12
     """A console login lasts this long."""
-    """Comma-separated origins of the pages that may embed the widget; empty: the web service's."""
+    handoff_hours: str = "Mo-Fr 09:00-16:00; PH off"
+    """When workers answer live (``opening_hours`` syntax, local time); otherwise call-backs."""
+    handoff_exceptions: str = ""
+    """Dated exceptions to the hours: ``2026-12-24..2026-12-26 off; 2026-12-31 09:00-12:00``."""
+    trust_proxy: bool = False
+    """Behind a TLS-terminating proxy: trust its ``X-Forwarded-Proto`` (Secure cookies) and ``X-Forwarded-For``."""
 
     @property
     def allowed_widget_origins(self) -> list[str]:
@@ -56,8 +62,18 @@ class Settings:
         return self.data_dir / "authorities.yml"
 
 
+def _flag(raw: str) -> bool:
+    """``1/true/yes/on`` or ``0/false/no/off``."""
+    value = raw.lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("expected true or false")
+
+
 # name of the environment variable -> (field, parser)
-_ENV: dict[str, tuple[str, type]] = {
+_ENV: dict[str, tuple[str, Callable[[str], object]]] = {
     "DIGITUKI_DATABASE_URL": ("database_url", str),
     "DIGITUKI_DATA_DIR": ("data_dir", Path),
     "DIGITUKI_TIMEZONE": ("timezone", str),
@@ -70,6 +86,9 @@ _ENV: dict[str, tuple[str, type]] = {
     "DIGITUKI_WIDGET_ORIGINS": ("widget_origins", str),
     "DIGITUKI_HANDOFF_EXPIRE_MINUTES": ("handoff_expire_minutes", int),
     "DIGITUKI_CONSOLE_SESSION_HOURS": ("console_session_hours", int),
+    "DIGITUKI_HANDOFF_HOURS": ("handoff_hours", str),
+    "DIGITUKI_HANDOFF_EXCEPTIONS": ("handoff_exceptions", str),
+    "DIGITUKI_TRUST_PROXY": ("trust_proxy", _flag),
 }
 
 

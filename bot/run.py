@@ -115,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             "\nDigituki is running (Ctrl+C stops it):\n"
             f"  widget demo      {web}/demo/fi   ({web}/demo/sv, {web}/demo/en)\n"
+            f"  workers' console {web}/console   (accounts: digituki agents add NAME)\n"
             f"  chat (REST)      {settings.rasa_url}/webhooks/rest/webhook  (make chat)\n"
             f"  Rasa HTTP API    {settings.rasa_url}  token: {token}\n"
             f"  action server    {settings.action_server_url}\n"

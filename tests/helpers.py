@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +21,17 @@ def load_providers(path: Path, gazetteer: Gazetteer) -> list[Provider]:
 
 
 class FakeRasa:
-    """Rasa's conversation API, recording what it is asked; ``down`` makes it fail."""
+    """Rasa's conversation API, recording what it is asked; ``down`` makes it fail.
 
-    def __init__(self, token: str = "rasa-secret") -> None:
+    Given a ``broker`` (anything with ``publish(event)``, such as our database event
+    broker), events appended to a tracker are published to it the way Rasa does.
+    """
+
+    def __init__(self, token: str = "rasa-secret", broker: Any = None) -> None:
         self.token = token
         self.calls: list[tuple[str, str, dict[str, str], Any]] = []
         self.down = False
+        self.broker = broker
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -39,16 +45,8 @@ class FakeRasa:
         )
         if self.down or request.query.get("token") != self.token:
             return web.json_response({"error": "no"}, status=503 if self.down else 401)
-        if request.path.endswith("/tracker"):
-            return web.json_response(
-                {
-                    "events": [
-                        {"event": "user", "text": "/session_start", "timestamp": 1},
-                        {"event": "bot", "text": "Hej!", "timestamp": 2},
-                        {"event": "user", "text": "jag vill prata med en människa", "timestamp": 3},
-                        {"event": "bot", "text": "Hej, jag heter Wilma.", "timestamp": 4,
-                         "metadata": {"agent": "Wilma"}},
-                    ]
-                }
-            )  # fmt: skip
+        if self.broker is not None and request.path.endswith("/tracker/events"):
+            for event in body if isinstance(body, list) else [body]:
+                stamped = {"timestamp": time.time(), **event}
+                self.broker.publish({**stamped, "sender_id": request.match_info["cid"]})
         return web.json_response({})

@@ -196,8 +196,29 @@ class HandoffRequestRow(Base):
     ended_at: Mapped[dt.datetime | None] = Column(DateTime(timezone=True))
     outcome: Mapped[str | None] = Column(String(30))
     notes: Mapped[str | None] = Column(Text)
+    kind: Mapped[str] = Column(String(10), nullable=False, default="chat", server_default="chat")
+    summary: Mapped[str | None] = Column(Text)
+    contact_method: Mapped[str | None] = Column(String(10))  # call-backs: phone or email
+    contact_value: Mapped[str | None] = Column(String(200))
+    consent_at: Mapped[dt.datetime | None] = Column(DateTime(timezone=True))
 
     __table_args__ = (Index("ix_handoff_requests_state_created_at", "state", "created_at"),)
+
+
+class ConversationEventRow(Base):
+    """A message of a conversation from Rasa's event stream, in the order it happened."""
+
+    __tablename__ = "conversation_events"
+
+    id: Mapped[int] = Column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = Column(String(200), nullable=False)
+    sender: Mapped[str] = Column(String(10), nullable=False)  # user, bot or worker
+    text: Mapped[str] = Column(Text, nullable=False)
+    agent: Mapped[str | None] = Column(String(120))
+    message_id: Mapped[str | None] = Column(String(64))
+    timestamp: Mapped[float] = Column(Float, nullable=False)
+
+    __table_args__ = (Index("ix_conversation_events_conversation_id_id", "conversation_id", "id"),)
 
 
 class AgentRow(Base):
@@ -218,6 +239,8 @@ class AgentRow(Base):
     created_at: Mapped[dt.datetime] = Column(
         DateTime(timezone=True), nullable=False, default=_utcnow
     )
+    last_seen_at: Mapped[dt.datetime | None] = Column(DateTime(timezone=True))
+    """When the worker's console was last connected (live help needs someone there)."""
 
 
 class AgentSessionRow(Base):

@@ -10,6 +10,7 @@ within their capacity of concurrent chats.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -24,6 +25,10 @@ ROLES = ("worker", "coordinator", "admin")
 LANGUAGES = ("fi", "sv", "en")
 OUTCOMES = ("helped", "referred", "callback", "no_answer", "other")
 OPEN_STATES = ("waiting", "active")
+PRESENCE = dt.timedelta(minutes=2)
+"""A worker counts as present while their console connected within this time."""
+DEFAULT_CHAT_MINUTES = 8.0
+"""Expected length of one chat until the queue has a history of its own."""
 
 
 class QueueError(Exception):
@@ -66,6 +71,11 @@ def agent_from_row(row: AgentRow) -> Agent:
 
 def _now(now: dt.datetime | None) -> dt.datetime:
     return now or dt.datetime.now(dt.timezone.utc)
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    """SQLite gives back naive datetimes; they were stored in UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
 
 
 class Agents:
@@ -134,6 +144,37 @@ class Agents:
                 return None
             return agent_from_row(row) if verify_password(password, row.password_hash) else None
 
+    def seen(self, agent_ids: Sequence[int], now: dt.datetime | None = None) -> None:
+        """These workers' consoles are connected now."""
+        if not agent_ids:
+            return
+        with self._sessions.begin() as session:
+            session.execute(
+                update(AgentRow)
+                .where(AgentRow.id.in_(list(agent_ids)))
+                .values(last_seen_at=_now(now))
+            )
+
+    def present_for(
+        self, language: str, region_code: str | None, now: dt.datetime | None = None
+    ) -> int:
+        """How many available workers with a connected console may take this request."""
+        since = _now(now) - PRESENCE
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(AgentRow).where(
+                    AgentRow.active.is_(True),
+                    AgentRow.available.is_(True),
+                    AgentRow.last_seen_at >= since,
+                )
+            )
+            return sum(1 for row in rows if agent_from_row(row).covers(language, region_code))
+
+    def get(self, agent_id: int) -> Agent | None:
+        with self._sessions() as session:
+            row = session.get(AgentRow, agent_id)
+            return agent_from_row(row) if row is not None and row.active else None
+
     def set_available(self, agent_id: int, available: bool) -> None:
         with self._sessions.begin() as session:
             session.execute(
@@ -144,6 +185,14 @@ class Agents:
 _DUMMY_HASH = (
     "scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
 )
+
+
+@dataclass(frozen=True)
+class QueuePlace:
+    """Where a waiting person is: 1 is next; the expected wait in whole minutes."""
+
+    position: int
+    minutes: int
 
 
 class HandoffQueue:
@@ -172,6 +221,102 @@ class HandoffQueue:
             row = session.get(HandoffRequestRow, request_id)
             return request_from_row(row) if row else None
 
+    def region_of(self, request: HandoffRequest) -> str | None:
+        """The region code of the request's municipality."""
+        if not request.municipality_code:
+            return None
+        with self._sessions() as session:
+            return session.scalar(
+                select(MunicipalityRow.region_code).where(
+                    MunicipalityRow.code == request.municipality_code
+                )
+            )
+
+    def place(self, request: HandoffRequest, workers: int) -> QueuePlace:
+        """The waiting chat's place among chats in its language, and the expected wait.
+
+        The wait is the place times the median length of recent chats, shared by
+        the ``workers`` present who may take it.
+        """
+        with self._sessions() as session:
+            ahead = session.scalar(
+                select(func.count())
+                .select_from(HandoffRequestRow)
+                .where(
+                    HandoffRequestRow.state == "waiting",
+                    HandoffRequestRow.kind == "chat",
+                    HandoffRequestRow.language == request.language,
+                    HandoffRequestRow.created_at < request.created_at,
+                )
+            )
+            recent = session.execute(
+                select(HandoffRequestRow.claimed_at, HandoffRequestRow.ended_at)
+                .where(
+                    HandoffRequestRow.state.in_(("returned", "closed")),
+                    HandoffRequestRow.kind == "chat",
+                    HandoffRequestRow.claimed_at.is_not(None),
+                    HandoffRequestRow.ended_at.is_not(None),
+                )
+                .order_by(HandoffRequestRow.ended_at.desc())
+                .limit(20)
+            ).all()
+        lengths = sorted(
+            (_aware(end) - _aware(start)).total_seconds() / 60 for start, end in recent
+        )
+        per_chat = lengths[len(lengths) // 2] if lengths else DEFAULT_CHAT_MINUTES
+        position = int(ahead or 0) + 1
+        minutes = math.ceil(position * max(per_chat, 1.0) / max(workers, 1))
+        return QueuePlace(position, max(minutes, 1))
+
+    def active_of(self, agent: Agent) -> list[HandoffRequest]:
+        """The worker's chats now, oldest first."""
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(HandoffRequestRow)
+                .where(
+                    HandoffRequestRow.claimed_by == agent.id, HandoffRequestRow.state == "active"
+                )
+                .order_by(HandoffRequestRow.claimed_at, HandoffRequestRow.id)
+            )
+            return [request_from_row(row) for row in rows]
+
+    def active_by_conversation(self, conversation_ids: Sequence[str]) -> dict[str, HandoffRequest]:
+        """The active request of each of these conversations that has one."""
+        if not conversation_ids:
+            return {}
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(HandoffRequestRow).where(
+                    HandoffRequestRow.conversation_id.in_(list(conversation_ids)),
+                    HandoffRequestRow.state == "active",
+                )
+            )
+            return {row.conversation_id: request_from_row(row) for row in rows}
+
+    def signature(self) -> tuple[object, ...]:
+        """Changes whenever a request is added or changes state (cheap to poll)."""
+        with self._sessions() as session:
+            return tuple(
+                session.execute(
+                    select(
+                        func.count(),
+                        func.max(HandoffRequestRow.created_at),
+                        func.max(HandoffRequestRow.claimed_at),
+                        func.max(HandoffRequestRow.ended_at),
+                    ).select_from(HandoffRequestRow)
+                ).one()
+            )
+
+    def set_notes(self, agent: Agent, request_id: str, notes: str) -> None:
+        """The worker's notes on a chat they have or had (coordinators: any)."""
+        with self._sessions.begin() as session:
+            row = session.get(HandoffRequestRow, request_id)
+            if row is None or (
+                row.claimed_by != agent.id and agent.role not in ("coordinator", "admin")
+            ):
+                raise QueueError("not_yours", "notes are for the worker who has the chat")
+            row.notes = notes[:4000]
+
     def recent(self, limit: int = 200, now: dt.datetime | None = None) -> list[HandoffRequest]:
         """The newest requests in every state (for coordinators), newest first."""
         self.expire(now)
@@ -180,6 +325,16 @@ class HandoffQueue:
                 select(HandoffRequestRow)
                 .order_by(HandoffRequestRow.created_at.desc(), HandoffRequestRow.id)
                 .limit(limit)
+            )
+            return [request_from_row(row) for row in rows]
+
+    def waiting(self) -> list[HandoffRequest]:
+        """Every waiting request, oldest first."""
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(HandoffRequestRow)
+                .where(HandoffRequestRow.state == "waiting")
+                .order_by(HandoffRequestRow.created_at, HandoffRequestRow.id)
             )
             return [request_from_row(row) for row in rows]
 
@@ -197,6 +352,26 @@ class HandoffQueue:
             ).all()
             return [
                 request_from_row(row) for row, region in rows if agent.covers(row.language, region)
+            ]
+
+    def callbacks_for(
+        self, agent: Agent, days: int = 14, now: dt.datetime | None = None
+    ) -> list[HandoffRequest]:
+        """Call-back requests of the last ``days`` in the worker's languages and regions, newest first."""
+        since = _now(now) - dt.timedelta(days=days)
+        with self._sessions() as session:
+            rows = session.execute(
+                select(HandoffRequestRow, MunicipalityRow.region_code)
+                .outerjoin(
+                    MunicipalityRow, MunicipalityRow.code == HandoffRequestRow.municipality_code
+                )
+                .where(HandoffRequestRow.kind == "callback", HandoffRequestRow.created_at >= since)
+                .order_by(HandoffRequestRow.created_at.desc(), HandoffRequestRow.id)
+            ).all()
+            return [
+                request_from_row(row)
+                for row, region in rows
+                if agent.role == "admin" or agent.covers(row.language, region)
             ]
 
     def claim(

@@ -9,7 +9,7 @@ bot says so (``utter_handed_back``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
 from typing import Any
 from urllib.parse import quote
 
@@ -18,16 +18,6 @@ import aiohttp
 
 class RasaUnavailableError(Exception):
     """The Rasa server did not take the request; the worker is told to try again."""
-
-
-@dataclass(frozen=True)
-class TranscriptLine:
-    """One message of a conversation, as the console shows it."""
-
-    sender: str  # "user", "bot" or "worker"
-    text: str
-    timestamp: float
-    agent: str | None = None
 
 
 class RasaClient:
@@ -48,7 +38,7 @@ class RasaClient:
             ) as response:
                 if response.status >= 300:
                     raise RasaUnavailableError(f"Rasa answered {response.status}")
-        except (aiohttp.ClientError, TimeoutError) as error:
+        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
             raise RasaUnavailableError(str(error) or type(error).__name__) from None
 
     async def send_worker_message(self, conversation_id: str, text: str, agent_name: str) -> None:
@@ -68,10 +58,23 @@ class RasaClient:
     async def resume(self, conversation_id: str) -> None:
         """The bot answers again, and says that the worker has left and what it can do."""
         await self._post(self._url(conversation_id, "tracker/events"), [{"event": "resume"}])
+        await self._say(conversation_id, "utter_handed_back")
+
+    async def tell_place(self, conversation_id: str, position: int, minutes: int) -> None:
+        """Tells a waiting person their new place in the queue and the expected wait."""
         await self._post(
-            self._url(conversation_id, "execute"),
-            {"name": "utter_handed_back"},
-            output_channel="latest",
+            self._url(conversation_id, "tracker/events"),
+            [
+                {"event": "slot", "name": "queue_position", "value": position},
+                {"event": "slot", "name": "queue_wait", "value": minutes},
+            ],
+        )
+        await self._say(conversation_id, "utter_queue_update")
+
+    async def _say(self, conversation_id: str, response: str) -> None:
+        """Sends one of the bot's responses to the person's latest channel."""
+        await self._post(
+            self._url(conversation_id, "execute"), {"name": response}, output_channel="latest"
         )
         # An action run through the API is not followed by listening; the dialogue
         # policies expect it before the person's next message.
@@ -79,25 +82,3 @@ class RasaClient:
             self._url(conversation_id, "tracker/events"),
             [{"event": "action", "name": "action_listen"}],
         )
-
-    async def transcript(self, conversation_id: str) -> list[TranscriptLine]:
-        """The conversation's user, bot and worker messages, oldest first."""
-        try:
-            async with self._session.get(
-                self._url(conversation_id, "tracker"),
-                params={"token": self._token, "include_events": "ALL"},
-            ) as response:
-                if response.status >= 300:
-                    raise RasaUnavailableError(f"Rasa answered {response.status}")
-                tracker = await response.json()
-        except (aiohttp.ClientError, TimeoutError) as error:
-            raise RasaUnavailableError(str(error) or type(error).__name__) from None
-        lines = []
-        for event in tracker.get("events") or []:
-            kind, text = event.get("event"), event.get("text")
-            if kind not in ("user", "bot") or not text or text.startswith("/"):
-                continue  # button payloads and session starts are not what anyone wrote
-            agent = (event.get("metadata") or {}).get("agent") if kind == "bot" else None
-            sender = "worker" if agent else kind
-            lines.append(TranscriptLine(sender, text, float(event.get("timestamp") or 0), agent))
-        return lines

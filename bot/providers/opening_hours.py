@@ -197,3 +197,54 @@ def open_now(text: str | None, moment: dt.datetime) -> bool | None:
         return parse_opening_hours(text).is_open(moment)
     except OpeningHoursError:
         return None
+
+
+_DAY_NAMES = {
+    "fi": ("ma", "ti", "ke", "to", "pe", "la", "su"),
+    "sv": ("mån", "tis", "ons", "tor", "fre", "lör", "sön"),
+    "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
+}
+_EVERY_DAY = {"fi": "joka päivä", "sv": "alla dagar", "en": "every day"}
+_CLOSED = {"fi": "suljettu", "sv": "stängt", "en": "closed"}
+_HOLIDAYS = {"fi": "arkipyhät", "sv": "helgdagar", "en": "public holidays"}
+
+
+def _clock(minutes: int, language: str) -> str:
+    hours, rest = divmod(minutes % 1440 if minutes != 1440 else 1440, 60)
+    if language == "en":
+        return f"{hours}:{rest:02d}"
+    return f"{hours}" if rest == 0 else f"{hours}.{rest:02d}"
+
+
+def _day_runs(days: frozenset[str], language: str) -> str:
+    """``Mo Tu We Th Fr Su`` → ``ma–pe, su``: consecutive days as ranges."""
+    names = _DAY_NAMES[language]
+    indices = sorted(WEEKDAYS.index(day) for day in days if day in WEEKDAYS)
+    runs: list[list[int]] = []
+    for index in indices:
+        if runs and index == runs[-1][-1] + 1:
+            runs[-1].append(index)
+        else:
+            runs.append([index])
+    parts = [
+        names[run[0]] if len(run) == 1 else f"{names[run[0]]}–{names[run[-1]]}" for run in runs
+    ]
+    if PH in days:
+        parts.append(_HOLIDAYS[language])
+    return ", ".join(parts)
+
+
+def describe_opening_hours(hours: OpeningHours, language: str) -> str:
+    """The hours in words a person reads easily: ``ma–pe 9–16, la 10–14`` (fi, sv or en)."""
+    language = language if language in _DAY_NAMES else "fi"
+    parts = []
+    for rule in hours.rules:
+        days = _EVERY_DAY[language] if rule.days is None else _day_runs(rule.days, language)
+        if not rule.spans:
+            if rule.days == frozenset({PH}):
+                continue  # "closed on public holidays" is what people expect anyway
+            parts.append(f"{days} {_CLOSED[language]}")
+            continue
+        spans = ", ".join(f"{_clock(s, language)}–{_clock(e, language)}" for s, e in rule.spans)
+        parts.append(f"{days} {spans}")
+    return "; ".join(parts)

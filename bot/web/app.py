@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aiohttp
 from aiohttp import web
@@ -12,20 +14,46 @@ from bot.config import Settings, load_settings
 from bot.db.engine import make_engine, make_session_factory
 from bot.geo import Gazetteer
 from bot.handoff import Agents, HandoffQueue
+from bot.handoff.events import ConversationEvents
 from bot.handoff.rasa_client import RasaClient
 from bot.handoff.sessions import ConsoleSessions
 from bot.providers.repository import SqlProviderRepository
-from bot.web import handoff_api, views, widget
+from bot.web import console_page, handoff_api, views, widget
+from bot.web.console_socket import ConsoleHub
 from bot.web.keys import (
     AGENTS,
     CONSOLE_SESSIONS,
     ENGINE,
+    EVENTS,
     GAZETTEER,
+    HUB,
+    LOGIN_THROTTLE,
     PROVIDERS,
     QUEUE,
     RASA,
     SETTINGS,
 )
+from bot.web.throttle import LoginThrottle
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def api_errors_as_json(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Under ``/api/`` every error is JSON (``{"error", "message"}``), aiohttp's own too."""
+    try:
+        return await handler(request)
+    except web.HTTPException as error:
+        if not request.path.startswith("/api/") or error.content_type == "application/json":
+            raise
+        if error.status < 400:
+            raise
+        code = (error.reason or "error").lower().replace(" ", "_")
+        return web.json_response(
+            {"error": code, "message": error.text or error.reason},
+            status=error.status,
+            headers={k: v for k, v in error.headers.items() if k in ("Allow", "Retry-After")},
+        )
 
 
 def setup_routes(app: web.Application) -> None:
@@ -36,6 +64,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/demo/{language}", widget.demo_page)
     app.router.add_get("/", widget.demo_index)
     handoff_api.add_routes(app)
+    console_page.add_routes(app)
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
@@ -51,6 +80,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     app[CONSOLE_SESSIONS] = ConsoleSessions(
         sessions, dt.timedelta(hours=settings.console_session_hours)
     )
+    app[EVENTS] = ConversationEvents(sessions)
     yield
     engine.dispose()
 
@@ -63,13 +93,39 @@ async def _rasa(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
+async def _console_hub(app: web.Application) -> AsyncIterator[None]:
+    """The task that feeds the consoles' live sockets."""
+    hub = ConsoleHub(
+        queue=app[QUEUE],
+        agents=app[AGENTS],
+        events=app[EVENTS],
+        gazetteer=app[GAZETTEER],
+        rasa=app[RASA],
+        trust_proxy=app[SETTINGS].trust_proxy,
+    )
+    app[HUB] = hub
+    task = asyncio.create_task(hub.run(), name="console-hub")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _close_sockets(app: web.Application) -> None:
+    """Open console sockets would hold the shutdown until their heartbeat timed out."""
+    await app[HUB].close_all()
+
+
 def init_app(settings: Settings | None = None) -> web.Application:
     """Build the web application; resources open on start-up and close on clean-up."""
     settings = settings or load_settings()
-    app = web.Application(client_max_size=64 * 1024)
+    app = web.Application(client_max_size=64 * 1024, middlewares=[api_errors_as_json])
     app[SETTINGS] = settings
     app[GAZETTEER] = Gazetteer.from_dir(settings.gazetteer_dir)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_rasa)
+    app.cleanup_ctx.append(_console_hub)
+    app.on_shutdown.append(_close_sockets)  # type: ignore[arg-type]
+    app[LOGIN_THROTTLE] = LoginThrottle()
     setup_routes(app)
     return app

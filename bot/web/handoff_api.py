@@ -21,15 +21,28 @@ from bot.handoff import Agent, HandoffRequest, QueueError
 from bot.handoff.queue import OUTCOMES
 from bot.handoff.rasa_client import RasaUnavailableError
 from bot.handoff.sessions import csrf_matches
-from bot.web.keys import AGENTS, CONSOLE_SESSIONS, QUEUE, RASA, SETTINGS
+from bot.web.handoff_views import OVERSEERS, message_view, request_view
+from bot.web.keys import (
+    AGENTS,
+    CONSOLE_SESSIONS,
+    EVENTS,
+    GAZETTEER,
+    HUB,
+    LOGIN_THROTTLE,
+    QUEUE,
+    RASA,
+    SETTINGS,
+)
 
 COOKIE = "digituki_session"
 CSRF_HEADER = "X-CSRF-Token"
 STAFF = ("worker", "coordinator", "admin")
-OVERSEERS = ("coordinator", "admin")
+
 MAX_MESSAGE = 2000
+MAX_NOTES = 4000
 AGENT_KEY = "digituki.agent"
 """Where the checked account is kept on the request (aiohttp 3.9 has no typed request keys)."""
+CSRF_KEY = "digituki.csrf"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -48,19 +61,44 @@ def _agent_json(agent: Agent) -> dict[str, Any]:
     return asdict(agent)
 
 
-def _request_json(request: HandoffRequest) -> dict[str, Any]:
-    return asdict(request)
+def _view(request: web.Request, handoff: HandoffRequest) -> dict[str, Any]:
+    return request_view(handoff, request[AGENT_KEY], request.app[GAZETTEER])
+
+
+def client_address(request: web.Request) -> str:
+    """The client's address; behind a trusted proxy, the first of ``X-Forwarded-For``."""
+    if request.app[SETTINGS].trust_proxy:
+        forwarded = request.headers.get("X-Forwarded-For", "").split(",")[0].strip()
+        if forwarded:
+            return forwarded[:64]
+    return request.remote or "unknown"
+
+
+def is_https(request: web.Request) -> bool:
+    """Whether the browser reached us over TLS (directly, or through a trusted proxy)."""
+    if request.secure:
+        return True
+    proto = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
+    return request.app[SETTINGS].trust_proxy and proto == "https"
+
+
+def _bad_body(message: str) -> web.HTTPBadRequest:
+    return web.HTTPBadRequest(
+        text=json.dumps({"error": "bad_json", "message": message}),
+        content_type="application/json",
+    )
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
+    """The request's JSON object; anything else is a 400 with a JSON error."""
     try:
         body = await request.json()
-    except (ValueError, UnicodeDecodeError):
-        raise web.HTTPBadRequest(
-            text='{"error": "bad_json"}', content_type="application/json"
-        ) from None
+        # Lone surrogates ("\ud800") parse as JSON but are not text any database can store.
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except (ValueError, LookupError):  # bad JSON or encoding, unknown charset
+        raise _bad_body("the body must be a JSON object in UTF-8") from None
     if not isinstance(body, dict):
-        raise web.HTTPBadRequest(text='{"error": "bad_json"}', content_type="application/json")
+        raise _bad_body("the body must be a JSON object")
     return body
 
 
@@ -72,9 +110,21 @@ async def login(request: web.Request) -> web.Response:
     username, password = body.get("username"), body.get("password")
     if not isinstance(username, str) or not isinstance(password, str):
         return _error(400, "bad_request", "username and password are required")
+    if len(username) > 200 or len(password) > 1000:
+        return _error(401, "bad_credentials", "wrong username or password")
+    throttle, address = request.app[LOGIN_THROTTLE], client_address(request)
+    wait = throttle.retry_after(username, address)
+    if wait:
+        response = _error(
+            429, "too_many_attempts", f"too many failed logins; try again in {wait} s"
+        )
+        response.headers["Retry-After"] = str(wait)
+        return response
     agent = await asyncio.to_thread(request.app[AGENTS].authenticate, username, password)
     if agent is None:
+        throttle.failed(username, address)
         return _error(401, "bad_credentials", "wrong username or password")
+    throttle.succeeded(username)
     token, csrf = await asyncio.to_thread(request.app[CONSOLE_SESSIONS].open, agent)
     response = _json({"agent": _agent_json(agent), "csrf_token": csrf})
     response.set_cookie(
@@ -82,7 +132,7 @@ async def login(request: web.Request) -> web.Response:
         token,
         httponly=True,
         samesite="Strict",
-        secure=request.secure,
+        secure=is_https(request),
         path="/",
         max_age=request.app[SETTINGS].console_session_hours * 3600,
     )
@@ -97,7 +147,8 @@ async def logout(request: web.Request) -> web.Response:
 
 
 async def me(request: web.Request) -> web.Response:
-    return _json(_agent_json(request[AGENT_KEY]))
+    """The account, and the session's CSRF token (a reloaded console page needs it again)."""
+    return _json({**_agent_json(request[AGENT_KEY]), "csrf_token": request[CSRF_KEY]})
 
 
 async def set_availability(request: web.Request) -> web.Response:
@@ -106,33 +157,52 @@ async def set_availability(request: web.Request) -> web.Response:
         return _error(400, "bad_request", "available must be true or false")
     agent = request[AGENT_KEY]
     await asyncio.to_thread(request.app[AGENTS].set_available, agent.id, body["available"])
+    request.app[HUB].queue_changed()
     return _json({"available": body["available"]})
 
 
 async def queue(request: web.Request) -> web.Response:
     waiting = await asyncio.to_thread(request.app[QUEUE].waiting_for, request[AGENT_KEY])
-    return _json({"waiting": [_request_json(r) for r in waiting]})
+    return _json({"waiting": [_view(request, r) for r in waiting]})
+
+
+async def mine(request: web.Request) -> web.Response:
+    active = await asyncio.to_thread(request.app[QUEUE].active_of, request[AGENT_KEY])
+    return _json({"active": [_view(request, r) for r in active]})
+
+
+async def callbacks(request: web.Request) -> web.Response:
+    found = await asyncio.to_thread(request.app[QUEUE].callbacks_for, request[AGENT_KEY])
+    return _json({"callbacks": [_view(request, r) for r in found]})
 
 
 async def claim(request: web.Request) -> web.Response:
     taken = await asyncio.to_thread(
         request.app[QUEUE].claim, request[AGENT_KEY], request.match_info["request_id"]
     )
-    try:
-        await request.app[RASA].pause(taken.conversation_id)  # the worker answers now
-    except RasaUnavailableError as error:
-        return _error(502, "rasa_unavailable", f"claimed, but the bot could not be paused: {error}")
-    return _json(_request_json(taken))
+    request.app[HUB].queue_changed()
+    if taken.kind == "chat":
+        try:
+            await request.app[RASA].pause(taken.conversation_id)  # the worker answers now
+        except RasaUnavailableError as error:
+            return _error(
+                502, "rasa_unavailable", f"claimed, but the bot could not be paused: {error}"
+            )
+    return _json(_view(request, taken))
 
 
 async def hand_back(request: web.Request) -> web.Response:
     request_id = request.match_info["request_id"]
     found = await asyncio.to_thread(request.app[QUEUE].get, request_id)
     await asyncio.to_thread(request.app[QUEUE].hand_back, request[AGENT_KEY], request_id)
-    try:
-        await request.app[RASA].resume(found.conversation_id if found else "")
-    except RasaUnavailableError as error:
-        return _error(502, "rasa_unavailable", f"handed back, but the bot did not answer: {error}")
+    request.app[HUB].queue_changed()
+    if found is not None and found.kind == "chat":
+        try:
+            await request.app[RASA].resume(found.conversation_id)
+        except RasaUnavailableError as error:
+            return _error(
+                502, "rasa_unavailable", f"handed back, but the bot did not answer: {error}"
+            )
     return web.Response(status=204)
 
 
@@ -162,15 +232,24 @@ async def send_message(request: web.Request) -> web.Response:
 
 
 async def transcript(request: web.Request) -> web.Response:
+    """The conversation's messages from the stored event stream (also while Rasa restarts)."""
     found = await asyncio.to_thread(request.app[QUEUE].get, request.match_info["request_id"])
     agent = request[AGENT_KEY]
     if found is None or (found.claimed_by != agent.id and agent.role not in OVERSEERS):
         raise QueueError("not_yours", "the transcript is for the worker who has the chat")
-    try:
-        lines = await request.app[RASA].transcript(found.conversation_id)
-    except RasaUnavailableError as error:
-        return _error(502, "rasa_unavailable", str(error))
-    return _json({"request": _request_json(found), "messages": [asdict(line) for line in lines]})
+    lines = await asyncio.to_thread(request.app[EVENTS].of_conversation, found.conversation_id)
+    return _json({"request": _view(request, found), "messages": [message_view(e) for e in lines]})
+
+
+async def notes(request: web.Request) -> web.Response:
+    body = await _body(request)
+    text = body.get("notes")
+    if not isinstance(text, str) or len(text) > MAX_NOTES:
+        return _error(400, "bad_request", f"notes are text of at most {MAX_NOTES} characters")
+    await asyncio.to_thread(
+        request.app[QUEUE].set_notes, request[AGENT_KEY], request.match_info["request_id"], text
+    )
+    return web.Response(status=204)
 
 
 async def close(request: web.Request) -> web.Response:
@@ -178,6 +257,8 @@ async def close(request: web.Request) -> web.Response:
     outcome, notes = body.get("outcome"), body.get("notes")
     if not isinstance(outcome, str) or (notes is not None and not isinstance(notes, str)):
         return _error(400, "bad_request", f"outcome is one of {', '.join(OUTCOMES)}; notes is text")
+    if notes is not None and len(notes) > MAX_NOTES:
+        return _error(400, "bad_request", f"notes are text of at most {MAX_NOTES} characters")
     await asyncio.to_thread(
         request.app[QUEUE].close,
         request[AGENT_KEY],
@@ -185,15 +266,37 @@ async def close(request: web.Request) -> web.Response:
         outcome,
         notes,
     )
+    request.app[HUB].queue_changed()
     return web.Response(status=204)
 
 
 async def all_requests(request: web.Request) -> web.Response:
     found = await asyncio.to_thread(request.app[QUEUE].recent)
-    return _json({"requests": [_request_json(r) for r in found]})
+    return _json({"requests": [_view(request, r) for r in found]})
+
+
+async def socket(request: web.Request) -> web.StreamResponse:
+    """The console's live updates: the queue and the messages of the worker's chats."""
+    return await request.app[HUB].connect(request, request[AGENT_KEY])
 
 
 # --- the table of endpoints -------------------------------------------------------------
+
+
+def _object(required: tuple[str, ...], **properties: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "required": list(required), "properties": properties}
+
+
+_TEXT = {"type": "string"}
+LOGIN_BODY = _object(("username", "password"), username=_TEXT, password=_TEXT)
+AVAILABILITY_BODY = _object(("available",), available={"type": "boolean"})
+MESSAGE_BODY = _object(("text",), text={"type": "string", "minLength": 1, "maxLength": MAX_MESSAGE})
+NOTES_BODY = _object(("notes",), notes={"type": "string", "maxLength": MAX_NOTES})
+CLOSE_BODY = _object(
+    ("outcome",),
+    outcome={"type": "string", "enum": list(OUTCOMES)},
+    notes={"type": "string", "maxLength": MAX_NOTES},
+)
 
 
 @dataclass(frozen=True)
@@ -204,20 +307,26 @@ class Endpoint:
     summary: str
     roles: tuple[str, ...] | None  # None: no login needed
     changes_state: bool
+    body: dict[str, Any] | None = None  # JSON schema of the request body
 
 
+REQUEST = "/api/v1/handoff/requests/{request_id}"
 ENDPOINTS = (
-    Endpoint("POST", "/api/v1/auth/login", login, "Log in; sets the session cookie", None, False),
+    Endpoint("POST", "/api/v1/auth/login", login, "Log in; sets the session cookie", None, False, LOGIN_BODY),
     Endpoint("POST", "/api/v1/auth/logout", logout, "Log out", STAFF, True),
-    Endpoint("GET", "/api/v1/me", me, "The logged-in account", STAFF, False),
-    Endpoint("PUT", "/api/v1/me/availability", set_availability, "Available for chats or not", STAFF, True),
+    Endpoint("GET", "/api/v1/me", me, "The logged-in account and the session's CSRF token", STAFF, False),
+    Endpoint("PUT", "/api/v1/me/availability", set_availability, "Available for chats or not", STAFF, True, AVAILABILITY_BODY),
     Endpoint("GET", "/api/v1/handoff/queue", queue, "Waiting requests I may take, oldest first", STAFF, False),
-    Endpoint("POST", "/api/v1/handoff/requests/{request_id}/claim", claim, "Take a waiting request", STAFF, True),
-    Endpoint("POST", "/api/v1/handoff/requests/{request_id}/return", hand_back, "Hand the conversation back to the bot", STAFF, True),
-    Endpoint("POST", "/api/v1/handoff/requests/{request_id}/close", close, "Close with an outcome and notes", STAFF, True),
-    Endpoint("POST", "/api/v1/handoff/requests/{request_id}/messages", send_message, "Write to the user", STAFF, True),
-    Endpoint("GET", "/api/v1/handoff/requests/{request_id}/transcript", transcript, "The conversation so far", STAFF, False),
+    Endpoint("GET", "/api/v1/handoff/mine", mine, "My chats now", STAFF, False),
+    Endpoint("GET", "/api/v1/handoff/callbacks", callbacks, "Call-back requests of the last two weeks I may see", STAFF, False),
+    Endpoint("POST", f"{REQUEST}/claim", claim, "Take a waiting request", STAFF, True),
+    Endpoint("POST", f"{REQUEST}/return", hand_back, "Hand the conversation back to the bot", STAFF, True),
+    Endpoint("POST", f"{REQUEST}/close", close, "Close with an outcome and notes", STAFF, True, CLOSE_BODY),
+    Endpoint("POST", f"{REQUEST}/messages", send_message, "Write to the user", STAFF, True, MESSAGE_BODY),
+    Endpoint("PUT", f"{REQUEST}/notes", notes, "The worker's notes on the chat", STAFF, True, NOTES_BODY),
+    Endpoint("GET", f"{REQUEST}/transcript", transcript, "The conversation so far", STAFF, False),
     Endpoint("GET", "/api/v1/handoff/requests", all_requests, "Recent requests in every state", OVERSEERS, False),
+    Endpoint("GET", "/api/v1/console/socket", socket, "WebSocket of live updates (queue, messages of my chats)", STAFF, False),
 )  # fmt: skip
 
 
@@ -237,6 +346,7 @@ def _guarded(endpoint: Endpoint) -> Handler:
             if endpoint.changes_state and not csrf_matches(csrf, request.headers.get(CSRF_HEADER)):
                 return _error(403, "csrf", f"missing or wrong {CSRF_HEADER} header")
             request[AGENT_KEY] = agent
+            request[CSRF_KEY] = csrf
         try:
             return await endpoint.handler(request)
         except QueueError as error:
@@ -268,14 +378,18 @@ async def openapi(request: web.Request) -> web.Response:
             operation["parameters"] = [
                 {"name": "request_id", "in": "path", "required": True, "schema": {"type": "string"}}
             ]
-        if endpoint.method in ("POST", "PUT") and endpoint.handler in (
-            login,
-            set_availability,
-            close,
-        ):
+        if endpoint.body is not None:
             operation["requestBody"] = {
-                "content": {"application/json": {"schema": {"type": "object"}}}
+                "required": True,
+                "content": {"application/json": {"schema": endpoint.body}},
             }
+            operation["responses"]["400"] = {"description": "Bad request body"}
+        if endpoint.handler is login:
+            operation["responses"]["429"] = {"description": "Too many failed attempts"}
+        if endpoint.path.startswith(REQUEST):
+            operation["responses"]["409"] = {"description": "Not allowed in the request's state"}
+        if endpoint.handler in (claim, hand_back, send_message):
+            operation["responses"]["502"] = {"description": "The Rasa server did not answer"}
         paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = operation
     return _json(
         {

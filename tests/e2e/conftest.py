@@ -36,6 +36,7 @@ class Stack:
     rasa_url: str
     database_url: str
     web_url: str
+    processes: Processes | None = None
 
     def say(
         self, sender: str, text: str, metadata: dict[str, Any] | None = None
@@ -81,6 +82,8 @@ def stack(
         DIGITUKI_RASA_URL=f"http://127.0.0.1:{rasa_port}",
         DIGITUKI_WEB_PORT=str(web_port),
         DIGITUKI_RASA_TOKEN=TOKEN,
+        # Live help is open whenever a worker is there; hours are tested without a clock.
+        DIGITUKI_HANDOFF_HOURS="24/7",
     )
     try:
         processes.start(
@@ -95,7 +98,9 @@ def stack(
         processes.wait_for(f"http://127.0.0.1:{action_port}/health", START_TIMEOUT_S)
         processes.wait_for(f"http://127.0.0.1:{web_port}/health", START_TIMEOUT_S)
         processes.wait_for(f"http://127.0.0.1:{rasa_port}/status?token={TOKEN}", START_TIMEOUT_S)
-        yield Stack(f"http://127.0.0.1:{rasa_port}", database_url, f"http://127.0.0.1:{web_port}")
+        yield Stack(
+            f"http://127.0.0.1:{rasa_port}", database_url, f"http://127.0.0.1:{web_port}", processes
+        )
     except StackError as error:
         pytest.fail(str(error))
     finally:

@@ -1,4 +1,4 @@
-"""Workers' messages and transcripts go through Rasa's HTTP API: here a fake Rasa records them."""
+"""Workers' messages go through Rasa's HTTP API (a fake Rasa records them); transcripts come from the stored event stream."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from bot.config import Settings
 from bot.db.engine import make_session_factory
 from bot.handoff import Agents, HandoffRequests
 from bot.web.app import init_app
+from bot.web.keys import SETTINGS
+from connectors.event_store import DatabaseEventBroker
 from tests.helpers import FakeRasa
 
 PASSWORD = "kirjasto-2026-syksy"
@@ -72,6 +74,19 @@ async def test_claim_pauses_the_bot_messages_reach_the_user_and_hand_back_resume
 
 async def test_the_transcript_shows_who_wrote_what(setup):
     client, _, request = setup
+    # What the Rasa server publishes to the event broker for this conversation.
+    broker = DatabaseEventBroker(str(client.app[SETTINGS].database_url))
+    for event in [
+        {"event": "user", "text": "/session_start", "timestamp": 1},
+        {"event": "bot", "text": "Hej!", "timestamp": 2},
+        {"event": "action", "name": "action_listen", "timestamp": 2.5},
+        {"event": "user", "text": "jag vill prata med en människa", "timestamp": 3},
+        {"event": "bot", "text": "Hej, jag heter Wilma.", "timestamp": 4,
+         "metadata": {"agent": "Wilma"}},
+        {"event": "user", "text": "other conversation", "timestamp": 5, "sender_id": "x"},
+    ]:  # fmt: skip
+        broker.publish({"sender_id": request.conversation_id, **event})
+    await broker.close()
     headers = await log_in(client, "wilma")
     await client.post(f"/api/v1/handoff/requests/{request.id}/claim", headers=headers)
     body = await (await client.get(f"/api/v1/handoff/requests/{request.id}/transcript")).json()

@@ -2,38 +2,82 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 from typing import Any
 
 import pytest
 from rasa_sdk import Tracker
-from rasa_sdk.events import ActiveLoop, SlotSet, UserUtteranceReverted
+from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.fallback import ActionFallback
-from actions.handoff import ActionTalkToPerson
+from actions.handoff import (
+    ActionLeaveQueue,
+    ActionNotHelped,
+    ActionRequestCallback,
+    ActionTalkToPerson,
+    ValidateCallbackForm,
+)
 from actions.language import ActionSessionStart, ValidateSlotMappings, language_from_metadata
 from actions.providers import ActionRecommendProviders, ActionShowMore, ValidateFindSupportForm
-from actions.services import build_services, use_services
+from actions.services import build_services, services, use_services
 from bot.db.engine import make_engine, make_session_factory
-from bot.handoff import HandoffRequests
+from bot.handoff import Agent, Agents, HandoffQueue, HandoffRequests
 from bot.providers.repository import InMemoryProviderRepository
 from tests.conftest import FIXTURES
 from tests.helpers import load_providers
 
 
+class Clock:
+    """A settable clock: Friday 27 November 2026, 12:00 in Helsinki, unless moved."""
+
+    def __init__(self) -> None:
+        self.moment = dt.datetime(2026, 11, 27, 10, 0, tzinfo=dt.timezone.utc)
+
+    def __call__(self) -> dt.datetime:
+        return self.moment
+
+
+@dataclasses.dataclass
+class Desk:
+    handoffs: HandoffRequests
+    agents: Agents
+    worker: Agent
+    clock: Clock
+
+
 @pytest.fixture
-def handoffs(make_database) -> HandoffRequests:  # type: ignore[no-untyped-def]
-    return HandoffRequests(make_session_factory(make_database("sqlite").engine))
+def desk(make_database) -> Desk:  # type: ignore[no-untyped-def]
+    sessions = make_session_factory(make_database("sqlite").engine)
+    agents = Agents(sessions)
+    worker = agents.add("wilma", "kirjasto-2026-syksy", languages=["fi", "sv", "en"])
+    agents.set_available(worker.id, True)
+    return Desk(HandoffRequests(sessions), agents, worker, Clock())
 
 
 @pytest.fixture(autouse=True)
-def fake_services(gazetteer, handoffs):  # type: ignore[no-untyped-def]
+def fake_services(gazetteer, desk):  # type: ignore[no-untyped-def]
     providers = InMemoryProviderRepository(
         load_providers(FIXTURES / "search_providers.yml", gazetteer)
     )
-    use_services(build_services(providers=providers, handoffs=handoffs))
+    sessions = desk.handoffs._sessions
+    use_services(
+        build_services(
+            providers=providers,
+            handoffs=desk.handoffs,
+            agents=desk.agents,
+            queue=HandoffQueue(sessions, expire_after=dt.timedelta(hours=2)),
+            now=desk.clock,
+        )
+    )
     yield
     use_services(None)
+
+
+def user_event(text: str, intent: str = "request_support") -> dict[str, Any]:
+    """An earlier message of the person."""
+    return {"event": "user", "text": text, "parse_data": {"intent": {"name": intent}}}
 
 
 def make_tracker(
@@ -244,42 +288,149 @@ async def test_identification_says_who_helps_and_swedish_place_names_in_swedish(
     assert widened[0]["municipality"] == "Närpes"  # the nearest basics help is in Vaasa
 
 
-async def test_talking_to_a_person_records_one_waiting_request(handoffs):
+async def test_talking_to_a_person_in_service_hours_queues_with_place_and_wait(desk):
+    desk.agents.seen([desk.worker.id], desk.clock())
     tracker = make_tracker(
         "haluan puhua ihmiselle",
         "request_human",
+        events=[user_event("en saa kelan sivuja auki, hetu 131052-308T")],
         topic=["kela", "nonsense"],
         municipality="Pedersöre",
     )
     dispatcher, events = await run(ActionTalkToPerson(), tracker)
-    assert responses(dispatcher) == ["utter_talk_to_person"]
+    assert responses(dispatcher) == ["utter_in_queue"]
+    assert (dispatcher.messages[0]["queue_position"], dispatcher.messages[0]["queue_wait"]) == (
+        1,
+        8,
+    )
     assert SlotSet("fallbacks", 0) in events and ActiveLoop(None) in events
-    [request] = handoffs.waiting()
-    assert (request.conversation_id, request.channel, request.language) == (
+    [request] = desk.handoffs.waiting()
+    assert (request.conversation_id, request.channel, request.language, request.kind) == (
         "test-user",
         "rest",
         "fi",
+        "chat",
     )
     assert (request.topics, request.municipality_code, request.reason) == (
         ("kela",),
         "599",
         "asked",
     )
+    assert (
+        request.summary == "en saa kelan sivuja auki, hetu [identity_code] / haluan puhua ihmiselle"
+    )
     # Asking again while waiting keeps one request, with what is known now.
     offered = {"event": "bot", "text": "…", "metadata": {"utter_action": "utter_offer_person"}}
     await run(
         ActionTalkToPerson(), make_tracker("kyllä", "affirm", events=[offered], language="sv")
     )
-    [again] = handoffs.waiting()
+    [again] = desk.handoffs.waiting()
     assert again.id == request.id and (again.language, again.reason) == ("sv", "fallback")
     assert again.topics == () and again.municipality_code is None
 
 
-async def test_request_for_a_person_is_answered_even_when_it_cannot_be_recorded():
-    broken = HandoffRequests(make_session_factory(make_engine("sqlite://")))  # no tables
-    use_services(build_services(providers=InMemoryProviderRepository([]), handoffs=broken))
+async def test_a_second_person_waits_behind_the_first(desk):
+    desk.agents.seen([desk.worker.id], desk.clock())
+    await run(ActionTalkToPerson(), make_tracker("ihminen", "request_human"))
+    second = make_tracker("ihminen", "request_human")
+    second.sender_id = "second-user"
+    dispatcher, events = await run(ActionTalkToPerson(), second)
+    assert dispatcher.messages[0]["queue_position"] == 2 and SlotSet("queue_wait", 16) in events
+
+
+async def test_outside_service_hours_the_bot_says_when_and_offers_a_call_back(desk):
+    desk.clock.moment = dt.datetime(2026, 11, 28, 10, 0, tzinfo=dt.timezone.utc)  # a Saturday
+    desk.agents.seen([desk.worker.id], desk.clock())
+    dispatcher, events = await run(
+        ActionTalkToPerson(), make_tracker("ihminen", "request_human", language="sv")
+    )
+    assert responses(dispatcher) == ["utter_live_help_closed"]
+    assert dispatcher.messages[0]["service_hours"] == "mån–fre 9–16"
+    assert FollowupAction("callback_form") in events and ActiveLoop(None) in events
+    assert desk.handoffs.waiting() == []  # nothing queued until the person gives a contact
+
+
+async def test_with_no_worker_at_the_console_the_bot_offers_a_call_back(desk):
+    dispatcher, events = await run(ActionTalkToPerson(), make_tracker("ihminen", "request_human"))
+    assert responses(dispatcher) == ["utter_live_help_busy"]  # available, but no console open
+    assert FollowupAction("callback_form") in events
+
+
+async def test_a_call_back_needs_a_phone_or_address_and_consent(desk):
+    validate = ValidateCallbackForm()
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker("soittakaa 040 123 4567 kiitos", "inform")
+    assert await validate.validate_callback_contact(
+        "soittakaa 040 123 4567 kiitos", dispatcher, tracker, {}
+    ) == {"callback_contact": "040 123 4567"}
+    asked = make_tracker("en tiiä", "out_of_scope")
+    assert await validate.validate_callback_contact("en tiiä", dispatcher, asked, {}) == {
+        "callback_contact": None
+    }
+    assert responses(dispatcher) == ["utter_callback_contact_invalid"]
+    declined = make_tracker("ei kiitos", "deny")
+    assert await validate.validate_callback_contact("ei kiitos", dispatcher, declined, {}) == {
+        "callback_contact": "-",
+        "callback_consent": False,
+    }
+    done = make_tracker(
+        "kyllä",
+        "affirm",
+        events=[user_event("en osaa kirjautua kelaan")],
+        callback_contact="nimi@example.fi",
+        callback_consent=True,
+        handoff_reason="fallback",
+        language="en",
+    )
+    dispatcher, events = await run(ActionRequestCallback(), done)
+    assert responses(dispatcher) == ["utter_callback_recorded"]
+    assert SlotSet("callback_contact", None) in events
+    [request] = desk.handoffs.waiting()
+    assert (request.kind, request.contact_method, request.contact_value) == (
+        "callback",
+        "email",
+        "nimi@example.fi",
+    )
+    assert (request.reason, request.language) == ("fallback", "en")
+    assert "en osaa kirjautua kelaan" in request.summary
+    no = make_tracker("ei", "deny", callback_contact="040 123 4567", callback_consent=False)
+    dispatcher, _ = await run(ActionRequestCallback(), no)
+    assert responses(dispatcher) == ["utter_callback_declined"]
+    assert len(desk.handoffs.waiting()) == 1
+
+
+async def test_leaving_the_queue_cancels_the_request(desk):
+    desk.agents.seen([desk.worker.id], desk.clock())
+    await run(ActionTalkToPerson(), make_tracker("ihminen", "request_human"))
+    dispatcher, _ = await run(ActionLeaveQueue(), make_tracker("/leave_queue", "leave_queue"))
+    assert responses(dispatcher) == ["utter_left_queue"] and desk.handoffs.waiting() == []
+    dispatcher, _ = await run(ActionLeaveQueue(), make_tracker("/leave_queue", "leave_queue"))
+    assert responses(dispatcher) == ["utter_not_in_queue"]
+
+
+async def test_a_person_getting_nowhere_is_offered_a_human():
+    history = [
+        user_event("mikä on huomisen sää", "out_of_scope"),
+        user_event("ei", "deny"),
+    ]
+    dispatcher, _ = await run(ActionNotHelped(), make_tracker("asdfg", "out_of_scope"))
+    assert responses(dispatcher) == ["utter_out_of_scope"]
+    dispatcher, _ = await run(ActionNotHelped(), make_tracker("ei auta", "deny", events=history))
+    assert responses(dispatcher) == ["utter_ok", "utter_offer_person_stuck"]
+    offered = {"event": "bot", "metadata": {"utter_action": "utter_offer_person_stuck"}}
+    dispatcher, _ = await run(
+        ActionNotHelped(), make_tracker("ei", "deny", events=[*history, offered])
+    )
+    assert responses(dispatcher) == ["utter_ok"]  # "no" to the offer is not asked again
+
+
+async def test_request_for_a_person_is_answered_even_when_it_cannot_be_recorded(desk):
+    broken = make_session_factory(make_engine("sqlite://"))  # no tables
+    use_services(
+        dataclasses.replace(services(), handoffs=HandoffRequests(broken), agents=Agents(broken))
+    )
     dispatcher, _ = await run(ActionTalkToPerson(), make_tracker("ihminen", "request_human"))
-    assert responses(dispatcher) == ["utter_talk_to_person"]  # logged, not raised
+    assert responses(dispatcher) == ["utter_handoff_failed"]  # logged, not raised
 
 
 GREETINGS = {

@@ -1,0 +1,59 @@
+"""How the console sees requests and messages (JSON), shared by the API and the live socket."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from dataclasses import asdict
+from typing import Any
+
+from bot.geo import Gazetteer, UnknownPlaceError
+from bot.handoff import Agent, HandoffRequest
+from bot.handoff.events import ConversationEvent
+
+OVERSEERS = ("coordinator", "admin")
+
+
+def request_view(
+    request: HandoffRequest,
+    viewer: Agent,
+    gazetteer: Gazetteer,
+    now: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """A request as the console shows it to ``viewer``.
+
+    A call-back's contact is shown only to the worker who took it and to
+    coordinators; the wait is counted until the request was taken or ended.
+    """
+    view = asdict(request)
+    contact = None
+    if request.kind == "callback" and (request.claimed_by == viewer.id or viewer.role in OVERSEERS):
+        contact = {"method": request.contact_method, "value": request.contact_value}
+    view.pop("contact_method")
+    view.pop("contact_value")
+    view["contact"] = contact
+    view["municipality"] = None
+    if request.municipality_code:
+        # A code the gazetteer no longer has: the code is still shown.
+        with contextlib.suppress(UnknownPlaceError):
+            view["municipality"] = gazetteer.municipality(request.municipality_code).name_fi
+    created = _aware(request.created_at)
+    until = request.claimed_at or request.ended_at
+    end = _aware(until) if until else (now or dt.datetime.now(dt.timezone.utc))
+    view["wait_seconds"] = max(0, int((end - created).total_seconds()))
+    return view
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def message_view(event: ConversationEvent) -> dict[str, Any]:
+    """One transcript line as the console shows it."""
+    return {
+        "event_id": event.id,
+        "sender": event.sender,
+        "text": event.text,
+        "timestamp": event.timestamp,
+        "agent": event.agent,
+    }

@@ -1,0 +1,124 @@
+"""Service hours, the desk's rules, the login throttle and the event stream's mapping."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from bot.handoff.desk import conversation_summary, seems_stuck
+from bot.handoff.events import message_from_rasa_event
+from bot.handoff.hours import ServiceHoursError, parse_service_hours
+from bot.providers.opening_hours import describe_opening_hours, parse_opening_hours
+from bot.web.throttle import LoginThrottle
+
+HELSINKI_NOON_FRIDAY = dt.datetime(2026, 11, 27, 10, 0, tzinfo=dt.timezone.utc)
+
+
+def test_service_hours_follow_local_time_holidays_and_dated_exceptions():
+    hours = parse_service_hours(
+        "Mo-Fr 09:00-16:00; PH off",
+        "2026-12-24..2026-12-26 off; 2026-12-31 09:00-12:00; 2026-11-28 10:00-14:00",
+    )
+    assert hours.is_open(HELSINKI_NOON_FRIDAY)
+    assert not hours.is_open(dt.datetime(2026, 11, 27, 14, 30, tzinfo=dt.timezone.utc))  # 16:30
+    assert hours.is_open(dt.datetime(2026, 11, 27, 7, 0, tzinfo=dt.timezone.utc))  # 9:00 local
+    assert hours.is_open(
+        dt.datetime(2026, 11, 28, 9, 0, tzinfo=dt.timezone.utc)
+    )  # an open Saturday
+    assert not hours.is_open(dt.datetime(2026, 12, 24, 10, 0, tzinfo=dt.timezone.utc))
+    assert not hours.is_open(dt.datetime(2026, 12, 31, 10, 30, tzinfo=dt.timezone.utc))  # 12:30
+    assert not hours.is_open(dt.datetime(2026, 12, 6, 10, 0, tzinfo=dt.timezone.utc))  # a Sunday
+    assert not hours.is_open(dt.datetime(2027, 1, 6, 10, 0, tzinfo=dt.timezone.utc))  # Epiphany
+    summer = dt.datetime(2026, 6, 1, 6, 0, tzinfo=dt.timezone.utc)  # 9:00 in summer time
+    assert hours.is_open(summer)
+
+
+@pytest.mark.parametrize(
+    ("weekly", "exceptions", "words"),
+    [
+        ("Mo-Fr 9-16", "", "weekly hours"),
+        ("Mo-Fr 09:00-16:00", "24.12.2026 off", "expected 'YYYY-MM-DD"),
+        ("Mo-Fr 09:00-16:00", "2026-12-26..2026-12-24 off", "forwards"),
+        ("Mo-Fr 09:00-16:00", "2026-02-30 off", "2026-02-30"),
+    ],
+)
+def test_service_hours_that_cannot_be_read_say_what_is_wrong(weekly, exceptions, words):
+    with pytest.raises(ServiceHoursError, match=words):
+        parse_service_hours(weekly, exceptions)
+    with pytest.raises(ServiceHoursError, match="time zone"):
+        parse_service_hours("24/7", "", "Europe/Nowhere")
+
+
+@pytest.mark.parametrize(
+    ("text", "fi", "sv", "en"),
+    [
+        ("Mo-Fr 09:00-16:00; PH off", "ma–pe 9–16", "mån–fre 9–16", "Mon–Fri 9:00–16:00"),
+        ("Mo,We,Fr 10:00-14:30", "ma, ke, pe 10–14.30", "mån, ons, fre 10–14.30",
+         "Mon, Wed, Fri 10:00–14:30"),
+        ("24/7", "joka päivä 0–24", "alla dagar 0–24", "every day 0:00–24:00"),
+        ("Mo-Sa 08:00-20:00; Su off", "ma–la 8–20; su suljettu", "mån–lör 8–20; sön stängt",
+         "Mon–Sat 8:00–20:00; Sun closed"),
+    ],
+)  # fmt: skip
+def test_opening_hours_read_as_words_in_each_language(text, fi, sv, en):
+    hours = parse_opening_hours(text)
+    assert [describe_opening_hours(hours, lang) for lang in ("fi", "sv", "en")] == [fi, sv, en]
+
+
+def test_the_summary_is_the_last_messages_masked_and_short():
+    texts = ["/session_start", "hei", "en pääse kelaan", "hetu 131052-308T", "x" * 400]
+    summary = conversation_summary(texts)
+    parts = summary.split(" / ")
+    assert parts[:2] == ["en pääse kelaan", "hetu [identity_code]"]
+    assert len(parts[2]) == 160 and parts[2].endswith("…")
+    assert conversation_summary([]) == ""
+
+
+def test_stuck_means_three_of_five_not_helped_or_a_repeated_message():
+    assert not seems_stuck(["greet", "request_support", "deny"], ["hei", "apua", "ei"])
+    assert seems_stuck(["out_of_scope", "deny", "nlu_fallback"], ["a", "b", "c"])
+    assert not seems_stuck(["out_of_scope", "greet", "greet", "greet", "greet", "deny"], [])
+    repeated = ["en saa sähköpostia auki", "mitä", "en saa  sähköpostia auki"]
+    assert seems_stuck(["request_support"] * 3, repeated)
+    assert not seems_stuck(["affirm"] * 3, ["ok", "ok", "ok"])  # short replies repeat naturally
+
+
+def test_failed_logins_wait_per_name_and_per_address_then_expire():
+    now = [1000.0]
+    throttle = LoginThrottle(per_name=3, per_address=5, window_seconds=60, clock=lambda: now[0])
+    for _ in range(3):
+        assert throttle.retry_after("Wilma", "10.0.0.1") == 0
+        throttle.failed("wilma", "10.0.0.1")
+    assert throttle.retry_after("WILMA ", "10.0.0.2") == 60
+    assert throttle.retry_after("otto", "10.0.0.1") == 0
+    throttle.failed("otto", "10.0.0.1")
+    throttle.failed("kalle", "10.0.0.1")
+    assert throttle.retry_after("someone", "10.0.0.1") == 60  # the address tried five
+    now[0] += 30
+    assert throttle.retry_after("wilma", "10.0.0.3") == 30
+    now[0] += 31
+    assert throttle.retry_after("wilma", "10.0.0.1") == 0
+    throttle.failed("otto", "10.0.0.9")
+    throttle.succeeded("otto")
+    assert throttle.retry_after("otto", "10.0.0.9") == 0
+
+
+def test_only_what_someone_wrote_enters_the_stream():
+    user = {"event": "user", "sender_id": "c1", "text": "apua", "timestamp": 5, "message_id": "m1"}
+    assert message_from_rasa_event(user) == {
+        "conversation_id": "c1", "sender": "user", "text": "apua", "agent": None,
+        "message_id": "m1", "timestamp": 5.0,
+    }  # fmt: skip
+    worker = {"event": "bot", "sender_id": "c1", "text": "Hei", "metadata": {"agent": "Anna"}}
+    assert message_from_rasa_event(worker)["sender"] == "worker"  # type: ignore[index]
+    bot = {"event": "bot", "sender_id": "c1", "text": "Hei", "metadata": None}
+    assert message_from_rasa_event(bot)["sender"] == "bot"  # type: ignore[index]
+    for ignored in [
+        {"event": "user", "sender_id": "c1", "text": "/request_human"},
+        {"event": "user", "sender_id": "c1", "text": "   "},
+        {"event": "bot", "sender_id": "c1", "text": None},
+        {"event": "action", "sender_id": "c1", "name": "action_listen"},
+        {"event": "user", "text": "no conversation"},
+    ]:
+        assert message_from_rasa_event(ignored) is None
