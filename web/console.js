@@ -746,6 +746,7 @@
       }),
       municipality_code: str(r.municipality_code),
       municipality: str(r.municipality),
+      municipality_sv: str(r.municipality_sv),
       summary: str(r.summary),
       reason: str(r.reason),
       state: str(r.state),
@@ -796,6 +797,9 @@
   }
 
   function placeText(request) {
+    if (state.lang === 'sv' && request.municipality_sv) {
+      return request.municipality_sv;
+    }
     if (request.municipality) {
       return request.municipality;
     }

@@ -32,11 +32,12 @@ def request_view(
     view.pop("contact_method")
     view.pop("contact_value")
     view["contact"] = contact
-    view["municipality"] = None
+    view["municipality"] = view["municipality_sv"] = None
     if request.municipality_code:
         # A code the gazetteer no longer has: the code is still shown.
         with contextlib.suppress(UnknownPlaceError):
-            view["municipality"] = gazetteer.municipality(request.municipality_code).name_fi
+            place = gazetteer.municipality(request.municipality_code)
+            view["municipality"], view["municipality_sv"] = place.name_fi, place.name_sv
     created = _aware(request.created_at)
     until = request.claimed_at or request.ended_at
     end = _aware(until) if until else (now or dt.datetime.now(dt.timezone.utc))

@@ -2,8 +2,7 @@
 
 The web service runs in-process on a free port, in a background thread, with a
 migrated SQLite database and :class:`tests.helpers.FakeRasa` standing in for the
-Rasa server — no trained model is needed. Tests that need an endpoint the API
-does not have yet skip with a message naming it.
+Rasa server — no trained model is needed.
 """
 
 from __future__ import annotations
@@ -135,17 +134,6 @@ class Console:
             ).one()
         return dict(found._mapping)
 
-    def has(self, method: str, path: str) -> bool:
-        """Whether the service has this route (without a session a real route says 401, not 404)."""
-        probe = urllib.request.Request(f"{self.url}{path}", data=b"{}", method=method)
-        if method == "GET":
-            probe = urllib.request.Request(f"{self.url}{path}", method=method)
-        try:
-            with urllib.request.urlopen(probe, timeout=10):
-                return True
-        except urllib.error.HTTPError as error:
-            return error.code not in (404, 405)
-
     def api(self, method: str, path: str, body: Any = None) -> Any:
         """The JSON answer of the API to ``wilma``, logged in for this one call."""
         opener = urllib.request.build_opener(
@@ -202,12 +190,6 @@ def console(make_database: Callable[[str], Any]) -> Iterator[Console]:
 def page(browser: Any) -> Iterator[Any]:
     with new_page(browser, locale="en-GB") as opened:
         yield opened
-
-
-def needs(console: Console, method: str, path: str) -> None:
-    """Skip until the handoff API has this endpoint (it is being added)."""
-    if not console.has(method, path):
-        pytest.skip(f"waits for the backend: {method} {path} is not in the API yet")
 
 
 def wait_until(condition: Callable[[], bool], seconds: float = 15) -> None:
@@ -282,16 +264,16 @@ def test_a_swedish_request_shows_its_language_need_and_wait_time(console, page):
 
 
 def test_the_place_and_summary_of_a_request_are_shown(console, page):
-    swedish = console.request("sv-1", "sv", ["email"], municipality_code=NARPES)
-    waiting = console.api("GET", "/handoff/queue")["waiting"]
-    if "municipality" not in waiting[0]:
-        pytest.skip("waits for the backend: requests have no municipality name yet")
+    swedish = console.request(
+        "sv-1", "sv", ["email"], municipality_code=NARPES, summary="e-posten öppnas inte"
+    )
     log_in(page, console)
     item = request_item(page, swedish)
     item.wait_for()
     assert "Närpiö" in item.locator(".fact-place").inner_text()
-    if waiting[0].get("summary"):
-        assert waiting[0]["summary"] in item.inner_text()
+    assert "e-posten öppnas inte" in item.inner_text()
+    page.get_by_role("button", name="svenska").click()
+    assert "Närpes" in item.locator(".fact-place").inner_text()  # the Swedish name
 
 
 def test_the_language_switch_changes_every_label_and_is_remembered(console, browser):
@@ -348,7 +330,6 @@ def test_claim_opens_the_chat_with_the_transcript_and_a_message_reaches_rasa(con
 
 def test_live_messages_arrive_once_through_the_console_socket(console, page):
     swedish = console.request("sv-1", "sv", ["kela"])
-    needs(console, "GET", "/api/v1/console/socket")
     log_in(page, console)
     claim(page, swedish)
     page.get_by_label("Message to the person").fill("Vad gäller det?")
@@ -402,7 +383,6 @@ def test_when_rasa_is_down_the_text_stays_and_the_worker_is_told(console, page):
 
 def test_notes_are_saved_on_leaving_the_field_and_with_the_button(console, page):
     swedish = console.request("sv-1", "sv", ["kela"])
-    needs(console, "PUT", f"/api/v1/handoff/requests/{swedish.id}/notes")
     log_in(page, console)
     claim(page, swedish)
     notes = page.get_by_label("Notes (seen only by staff)")
@@ -565,9 +545,6 @@ def test_a_reload_keeps_the_worker_logged_in_with_the_open_chat(console, page):
 
 def test_a_new_tab_finds_the_session_and_the_chats(console, page):
     swedish = console.request("sv-1", "sv", ["kela"])
-    if "csrf_token" not in console.api("GET", "/me"):
-        pytest.skip("waits for the backend: GET /api/v1/me has no csrf_token yet")
-    needs(console, "GET", "/api/v1/handoff/mine")
     log_in(page, console)
     claim(page, swedish)
     other = page.context.new_page()  # same cookies, no sessionStorage
@@ -590,7 +567,7 @@ def test_too_many_login_attempts_are_told(console, page):
                 re.compile(r"^Too many attempts(\. Try again in \d+ min\.|, wait a minute)")
             )
             return
-    pytest.skip("waits for the backend: login has no limit on attempts yet (429)")
+    pytest.fail("twelve wrong passwords were never refused with 429")
 
 
 def test_no_serious_accessibility_violations_on_login_queue_and_chat(console, browser):

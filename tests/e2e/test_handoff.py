@@ -35,6 +35,19 @@ class WidgetUser:
     async def say(self, text: str) -> None:
         await self.ws.send_str(json.dumps({"type": "message", "text": text}))
 
+    async def turn(self, text: str, timeout: float = 30) -> list[str]:
+        """Says ``text``; the bot's messages until it has handled it."""
+        await self.say(text)
+        texts = []
+        while True:
+            frame = json.loads(await self.ws.receive_str(timeout=timeout))
+            if frame["type"] == "message":
+                await self.ws.send_str(json.dumps({"type": "ack", "seq": frame["seq"]}))
+                self.last_seq = frame["seq"]
+                texts.append(frame.get("text") or "")
+            if frame == {"type": "typing", "on": False}:
+                return texts
+
     async def handled(self, timeout: float = 30) -> None:
         """Waits until the bot has taken the last message in (the typing signal ends)."""
         while True:
@@ -71,6 +84,7 @@ async def open_widget(
         return user
     opened = WidgetUser(ws, welcome["session_id"])
     await opened.next_message()  # the greeting
+    await opened.handled()
     return opened
 
 
@@ -211,19 +225,14 @@ async def test_a_worker_takes_the_chat_writes_reads_and_hands_back(stack):
 
 async def test_with_no_one_for_the_language_a_call_back_reaches_the_console(stack):
     async with console(stack, "e2e-fi-only", ["fi"]) as worker, widget_user(stack, "sv") as user:
-        await user.say("jag får inte BankID att fungera i Närpes")
-        await user.handled()
-        await user.say("kan jag få prata med en människa")
-        busy = (await user.next_message())["text"]
+        await user.turn("jag får inte BankID att fungera i Närpes")
+        busy, ask = await user.turn("kan jag få prata med en människa")
         assert "ingen digistödjare ledig" in busy, busy
-        assert "telefonnummer eller vilken e-postadress" in (await user.next_message())["text"]
-        await user.say("ring mig på 050 765 4321")
-        assert (
-            "Får en digistödjare kontakta dig på 050 765 4321"
-            in (await user.next_message())["text"]
-        )
-        await user.say("/affirm")
-        assert "Din begäran är i kön" in (await user.next_message())["text"]
+        assert "telefonnummer eller vilken e-postadress" in ask
+        [consent] = await user.turn("ring mig på 050 765 4321")
+        assert "Får en digistödjare kontakta dig på 050 765 4321" in consent
+        [done] = await user.turn("/affirm")
+        assert "Din begäran är i kön" in done
 
     # The worker who speaks Finnish only does not get it; one who speaks Swedish sees it, with all
     # that was written (the contact number masked in the stored stream).
