@@ -225,7 +225,7 @@ async def test_a_worker_takes_the_chat_writes_reads_and_hands_back(stack):
 
 async def test_with_no_one_for_the_language_a_call_back_reaches_the_console(stack):
     async with console(stack, "e2e-fi-only", ["fi"]) as worker, widget_user(stack, "sv") as user:
-        await user.turn("jag får inte BankID att fungera i Närpes")
+        await user.turn("jag får inte mina bankkoder att fungera i Närpes")
         busy, ask = await user.turn("kan jag få prata med en människa")
         assert "ingen digistödjare ledig" in busy, busy
         assert "telefonnummer eller vilken e-postadress" in ask
@@ -242,7 +242,7 @@ async def test_with_no_one_for_the_language_a_call_back_reaches_the_console(stac
         ).json()
         [mine] = [r for r in callbacks["callbacks"] if r["conversation_id"] == user.session_id]
         assert (mine["kind"], mine["language"], mine["state"]) == ("callback", "sv", "waiting")
-        assert "BankID" in mine["summary"]
+        assert "bankkoder" in mine["summary"]
         base = f"/api/v1/handoff/requests/{mine['id']}"
         taken = await (await coordinator.post(f"{base}/claim")).json()
         assert taken["contact"] == {"method": "phone", "value": "050 765 4321"}
@@ -251,7 +251,7 @@ async def test_with_no_one_for_the_language_a_call_back_reaches_the_console(stac
         ).json()
         written = [m["text"] for m in transcript["messages"] if m["sender"] == "user"]
         assert written == [
-            "jag får inte BankID att fungera i Närpes",
+            "jag får inte mina bankkoder att fungera i Närpes",
             "kan jag få prata med en människa",
             "ring mig på [phone]",
         ]
@@ -289,6 +289,9 @@ async def test_restarting_the_web_service_and_the_rasa_server_mid_chat_loses_not
         assert refused.status == 502
         processes.wait_for(f"{stack.rasa_url}/status?token={TOKEN}", 240)
         await open_widget(stack, user.http, "en", user)  # type: ignore[attr-defined]
+        # This test client did not read its console socket (nor answer the server's pings)
+        # while it waited; a browser would have. It connects again, as a page does.
+        await worker.connect()
         assert (await worker.post(f"{base}/messages", {"text": "Sorry, one moment."})).status == 204
         assert (await user.next_message(LIVE_SECONDS))["text"] == "Sorry, one moment."
         await worker.message("Sorry, one moment.", 5)
