@@ -21,6 +21,8 @@ import argparse
 import asyncio
 import contextlib
 import json
+import random
+import string
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -38,6 +40,8 @@ from bot.training import ensure_model
 TOKEN = "bench-token"
 PASSWORD = "bench-password-2026"
 TIMEOUT_S = 30.0
+TYPING_S = 1.2
+"""The least time between two messages of one person."""
 
 
 @dataclass
@@ -51,14 +55,49 @@ class Delivery:
     errors: list[str] = field(default_factory=list)
 
 
+def _nonce() -> str:
+    """Letters that make a message unique (digits might be masked as personal data)."""
+    return "".join(random.choices(string.ascii_lowercase, k=10))
+
+
+class Arrivals:
+    """When each text arrived (every time it did), and waiting for one without polling."""
+
+    def __init__(self) -> None:
+        self.times: dict[str, list[float]] = {}
+        self._waiting: dict[str, asyncio.Future[float]] = {}
+
+    def note(self, text: str) -> None:
+        now = time.perf_counter()
+        self.times.setdefault(text, []).append(now)
+        waiting = self._waiting.pop(text, None)
+        if waiting is not None and not waiting.done():
+            waiting.set_result(now)
+
+    async def first(self, text: str, timeout: float) -> float | None:
+        """When ``text`` first arrived; ``None`` if not within ``timeout`` seconds."""
+        if text in self.times:
+            return self.times[text][0]
+        waiting = self._waiting.setdefault(text, asyncio.get_running_loop().create_future())
+        try:
+            return await asyncio.wait_for(asyncio.shield(waiting), timeout)
+        except asyncio.TimeoutError:
+            return None
+
+    def duplicates(self, marker: str) -> int:
+        return sum(len(v) - 1 for text, v in self.times.items() if marker in text)
+
+
 class WidgetSide:
     """One person in the widget: acknowledges every message and notes when each came."""
 
     def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         self.ws = ws
         self.session_id = ""
-        self.arrived: dict[str, list[float]] = {}
+        self.arrived = Arrivals()
         self.texts: asyncio.Queue[str] = asyncio.Queue()
+        self.refused: list[str] = []
+        self._last_said = 0.0
 
     async def read(self) -> None:
         async for message in self.ws:
@@ -70,11 +109,21 @@ class WidgetSide:
             if frame.get("type") == "message":
                 await self.ws.send_str(json.dumps({"type": "ack", "seq": frame["seq"]}))
                 text = frame.get("text") or ""
-                self.arrived.setdefault(text, []).append(time.perf_counter())
+                self.arrived.note(text)
                 await self.texts.put(text)
+            elif frame.get("type") == "error":
+                self.refused.append(str(frame.get("code")))
 
-    async def say(self, text: str) -> None:
+    async def say(self, text: str) -> float:
+        """Sends ``text`` no sooner than a person could (the widget allows 10 in 10 s).
+
+        Returns when it was sent."""
+        wait = self._last_said + TYPING_S - time.perf_counter()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        self._last_said = time.perf_counter()
         await self.ws.send_str(json.dumps({"type": "message", "text": text}))
+        return self._last_said
 
 
 class ConsoleSide:
@@ -85,7 +134,7 @@ class ConsoleSide:
         self.web = web
         self.headers: dict[str, str] = {}
         self.socket: aiohttp.ClientWebSocketResponse | None = None
-        self.arrived: dict[str, list[float]] = {}
+        self.arrived = Arrivals()
         self.queue_frames: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
 
     async def log_in(self, username: str) -> None:
@@ -107,22 +156,13 @@ class ConsoleSide:
                 break
             frame = json.loads(message.data)
             if frame["type"] == "message" and frame["sender"] == "user":
-                self.arrived.setdefault(frame["text"], []).append(time.perf_counter())
+                self.arrived.note(frame["text"])
             elif frame["type"] == "queue":
                 await self.queue_frames.put(frame)
 
     async def post(self, path: str, body: Any = None) -> int:
         async with self.http.post(f"{self.web}{path}", json=body, headers=self.headers) as r:
             return r.status
-
-
-async def _arrival(arrived: dict[str, list[float]], text: str, timeout: float) -> float | None:
-    deadline = time.perf_counter() + timeout
-    while time.perf_counter() < deadline:
-        if text in arrived:
-            return arrived[text][0]
-        await asyncio.sleep(0.005)
-    return None
 
 
 async def measure_handoffs(
@@ -161,16 +201,15 @@ async def measure_handoffs(
                     result.errors.append(f"chat {number}: claim refused")
                     return
                 for round_number in range(rounds):
-                    text = f"tukija {number}.{round_number} {time.monotonic_ns()}"
+                    text = f"tukija {number}.{round_number} {_nonce()}"
                     sent = time.perf_counter()
                     if await console.post(f"{base}/messages", {"text": text}) != 204:
                         result.errors.append(f"chat {number}: a message was refused")
-                    came = await _arrival(user.arrived, text, TIMEOUT_S)
+                    came = await user.arrived.first(text, TIMEOUT_S)
                     _count(result, result.to_user, sent, came)
-                    reply = f"käyttäjä {number}.{round_number} {time.monotonic_ns()}"
-                    sent = time.perf_counter()
-                    await user.say(reply)
-                    came = await _arrival(console.arrived, reply, TIMEOUT_S)
+                    reply = f"käyttäjä {number}.{round_number} {_nonce()}"
+                    sent = await user.say(reply)
+                    came = await console.arrived.first(reply, TIMEOUT_S)
                     _count(result, result.to_worker, sent, came)
                 await console.post(f"{base}/close", {"outcome": "helped"})
 
@@ -179,11 +218,10 @@ async def measure_handoffs(
             )
             await asyncio.sleep(1.0)  # late duplicates would show up now
             for console in consoles:
-                result.duplicated += sum(len(v) - 1 for v in console.arrived.values())
+                result.duplicated += console.arrived.duplicates("käyttäjä")
             for user in users:
-                result.duplicated += sum(
-                    len(v) - 1 for t, v in user.arrived.items() if "tukija" in t
-                )
+                result.duplicated += user.arrived.duplicates("tukija")
+                result.errors += [f"widget refused a message: {code}" for code in user.refused]
                 await user.ws.close()
         finally:
             for console in consoles:

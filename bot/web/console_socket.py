@@ -29,7 +29,7 @@ from bot.web.handoff_views import message_view, request_view
 
 log = logging.getLogger(__name__)
 
-POLL_SECONDS = 0.2
+POLL_SECONDS = 0.1
 HOUSEKEEPING_SECONDS = 30.0
 """How often presence is recorded and abandoned requests expire."""
 
