@@ -81,12 +81,14 @@ def test_the_channel_opens_the_session_with_a_greeting_in_the_page_language(stac
     assert "Hur vill du få hjälp?" in texts(stack.say(me, "hjälp med e-post i Vasa"))
 
 
-def test_asking_for_a_person_is_recorded_for_the_queue(stack):
+def test_asking_for_a_person_with_no_one_free_leaves_a_call_back_for_the_queue(stack):
     me = new_sender()
     stack.say(me, "mä tarviin apua kelan asioissa Lieksassa")
-    assert "Merkitsin, että haluat puhua ihmisen kanssa" in texts(
-        stack.say(me, "haluun puhua ihmisen kanssa")
-    )
+    answer = texts(stack.say(me, "haluun puhua ihmisen kanssa"))
+    assert "Juuri nyt yksikään digitukija ei ole vapaana" in answer  # no console is open
+    assert "Mihin puhelinnumeroon tai sähköpostiosoitteeseen" in answer
+    assert "040 123 4567" in texts(stack.say(me, "numero on 040 123 4567"))
+    assert "Pyyntösi on jonossa" in texts(stack.say(me, "/affirm"))
     engine = make_engine(stack.database_url)
     try:
         waiting = HandoffRequests(make_session_factory(engine)).waiting()
@@ -96,3 +98,8 @@ def test_asking_for_a_person_is_recorded_for_the_queue(stack):
     assert len(mine) == 1
     assert (mine[0].channel, mine[0].language, mine[0].topics) == ("rest", "fi", ("kela",))
     assert mine[0].municipality_code == "422"  # Lieksa
+    assert (mine[0].kind, mine[0].contact_method, mine[0].contact_value) == (
+        "callback",
+        "phone",
+        "040 123 4567",
+    )
