@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db.models import AgentRow, HandoffRequestRow, MunicipalityRow
 from bot.handoff.passwords import hash_password, verify_password
-from bot.handoff.requests import HandoffRequest, request_from_row
+from bot.handoff.requests import HandoffRequest, HandoffRequests, request_from_row
 
 ROLES = ("worker", "coordinator", "admin")
 LANGUAGES = ("fi", "sv", "en")
@@ -73,7 +73,7 @@ def _now(now: dt.datetime | None) -> dt.datetime:
     return now or dt.datetime.now(dt.timezone.utc)
 
 
-def _aware(moment: dt.datetime) -> dt.datetime:
+def as_utc(moment: dt.datetime) -> dt.datetime:
     """SQLite gives back naive datetimes; they were stored in UTC."""
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
 
@@ -261,7 +261,7 @@ class HandoffQueue:
                 .limit(20)
             ).all()
         lengths = sorted(
-            (_aware(end) - _aware(start)).total_seconds() / 60 for start, end in recent
+            (as_utc(end) - as_utc(start)).total_seconds() / 60 for start, end in recent
         )
         per_chat = lengths[len(lengths) // 2] if lengths else DEFAULT_CHAT_MINUTES
         position = int(ahead or 0) + 1
@@ -330,13 +330,7 @@ class HandoffQueue:
 
     def waiting(self) -> list[HandoffRequest]:
         """Every waiting request, oldest first."""
-        with self._sessions() as session:
-            rows = session.scalars(
-                select(HandoffRequestRow)
-                .where(HandoffRequestRow.state == "waiting")
-                .order_by(HandoffRequestRow.created_at, HandoffRequestRow.id)
-            )
-            return [request_from_row(row) for row in rows]
+        return HandoffRequests(self._sessions).waiting()
 
     def waiting_for(self, agent: Agent, now: dt.datetime | None = None) -> list[HandoffRequest]:
         """The waiting requests this worker may take, oldest first."""

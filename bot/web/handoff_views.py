@@ -10,6 +10,7 @@ from typing import Any
 from bot.geo import Gazetteer, UnknownPlaceError
 from bot.handoff import Agent, HandoffRequest
 from bot.handoff.events import ConversationEvent
+from bot.handoff.queue import as_utc
 
 OVERSEERS = ("coordinator", "admin")
 
@@ -38,15 +39,11 @@ def request_view(
         with contextlib.suppress(UnknownPlaceError):
             place = gazetteer.municipality(request.municipality_code)
             view["municipality"], view["municipality_sv"] = place.name_fi, place.name_sv
-    created = _aware(request.created_at)
+    created = as_utc(request.created_at)
     until = request.claimed_at or request.ended_at
-    end = _aware(until) if until else (now or dt.datetime.now(dt.timezone.utc))
+    end = as_utc(until) if until else (now or dt.datetime.now(dt.timezone.utc))
     view["wait_seconds"] = max(0, int((end - created).total_seconds()))
     return view
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
 
 
 def message_view(event: ConversationEvent) -> dict[str, Any]:
