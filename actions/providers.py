@@ -267,5 +267,13 @@ def show(
     cards = [build_card(r, svc, language) for r in response.results]
     dispatcher.utter_message(
         text="\n\n".join(card_text(c, svc, language) for c in cards),
-        json_message={"type": "provider_cards", "cards": cards},
+        json_message={
+            "type": "provider_cards",
+            "language": language,
+            "cards": cards,
+            # Button titles for channels that draw the cards themselves (Messenger).
+            "labels": {
+                key: svc.label("card", key, language) for key in ("call", "web", "map", "demo")
+            },
+        },
     )

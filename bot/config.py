@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,14 @@ class Settings:
     """When workers answer live (``opening_hours`` syntax, local time); otherwise call-backs."""
     handoff_exceptions: str = ""
     """Dated exceptions to the hours: ``2026-12-24..2026-12-26 off; 2026-12-31 09:00-12:00``."""
+    messenger_page_token: str = ""
+    """The Facebook Page's access token; with the app secret and verify token it turns Messenger on."""
+    messenger_app_secret: str = ""
+    """The Facebook app's secret: every webhook delivery is signed with it."""
+    messenger_verify_token: str = ""
+    """Our word for the platform's webhook subscription check (any long random string)."""
+    graph_api_url: str = "https://graph.facebook.com"
+    graph_api_version: str = "v24.0"
     trust_proxy: bool = False
     """Behind a TLS-terminating proxy: trust its ``X-Forwarded-Proto`` (Secure cookies) and ``X-Forwarded-For``."""
 
@@ -72,6 +81,13 @@ def _flag(raw: str) -> bool:
     raise ValueError("expected true or false")
 
 
+def _graph_version(raw: str) -> str:
+    """``v24.0``: the Graph API version the Messenger channel calls."""
+    if not re.fullmatch(r"v\d{1,3}\.\d{1,2}", raw):
+        raise ValueError("expected a Graph API version like v24.0")
+    return raw
+
+
 # name of the environment variable -> (field, parser)
 _ENV: dict[str, tuple[str, Callable[[str], object]]] = {
     "DIGITUKI_DATABASE_URL": ("database_url", str),
@@ -89,6 +105,11 @@ _ENV: dict[str, tuple[str, Callable[[str], object]]] = {
     "DIGITUKI_HANDOFF_HOURS": ("handoff_hours", str),
     "DIGITUKI_HANDOFF_EXCEPTIONS": ("handoff_exceptions", str),
     "DIGITUKI_TRUST_PROXY": ("trust_proxy", _flag),
+    "DIGITUKI_MESSENGER_PAGE_TOKEN": ("messenger_page_token", str),
+    "DIGITUKI_MESSENGER_APP_SECRET": ("messenger_app_secret", str),
+    "DIGITUKI_MESSENGER_VERIFY_TOKEN": ("messenger_verify_token", str),
+    "DIGITUKI_GRAPH_API_URL": ("graph_api_url", str),
+    "DIGITUKI_GRAPH_API_VERSION": ("graph_api_version", _graph_version),
 }
 
 

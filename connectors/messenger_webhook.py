@@ -1,0 +1,207 @@
+"""What the Messenger Platform sends to our webhook, checked and parsed without trusting it.
+
+A delivery (``POST``) is verified with its ``X-Hub-Signature-256`` header before
+anything else looks at it; :func:`parse_delivery` then turns its entries into the
+messages people wrote. Nothing here touches the network or Rasa, so all of it can be
+tested, and fuzzed, on its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Hub-Signature-256"
+MAX_TEXT = 2000
+"""Longer messages are cut here before understanding: the platform's own limit for text."""
+
+Kind = Literal["text", "quick_reply", "postback"]
+
+
+def signature_valid(body: bytes, header: str | None, app_secret: str) -> bool:
+    """Whether ``header`` is ``sha256=`` and the HMAC-SHA256 of ``body`` with the app secret.
+
+    The comparison takes the same time wherever the first difference is.
+    """
+    if not header or not app_secret:
+        return False
+    scheme, _, given = header.strip().partition("=")
+    if scheme.lower() != "sha256":
+        return False
+    expected = hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest().encode()
+    return hmac.compare_digest(expected, given.strip().lower().encode("utf-8", "replace"))
+
+
+def sign(body: bytes, app_secret: str) -> str:
+    """The header value the platform would send with ``body`` (for tests and tools)."""
+    return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def verification_challenge(params: Mapping[str, str], verify_token: str) -> str | None:
+    """The challenge to echo when the platform subscribes the webhook with our verify token."""
+    given = params.get("hub.verify_token") or ""
+    if (
+        params.get("hub.mode") != "subscribe"
+        or not verify_token
+        or not hmac.compare_digest(given.encode("utf-8", "replace"), verify_token.encode())
+    ):
+        return None
+    challenge = params.get("hub.challenge") or ""
+    # The platform sends digits; anything else is not echoed back into a response.
+    return (
+        challenge if challenge.isascii() and challenge.isdigit() and len(challenge) <= 64 else None
+    )
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One thing a person did: wrote text, tapped a quick reply or pressed a button."""
+
+    sender_id: str
+    page_id: str
+    kind: Kind
+    text: str
+    """What goes to the bot: the text written, or the payload of the reply or button."""
+    message_id: str
+    """The platform's id of the message; a redelivery carries the same one."""
+    timestamp: int
+
+
+@dataclass
+class Delivery:
+    """The messages of one webhook call, and what was left out and why."""
+
+    messages: list[Incoming] = field(default_factory=list)
+    ignored: int = 0
+    """Echoes of our own messages, delivery and read receipts, reactions and the like."""
+    problems: list[str] = field(default_factory=list)
+    """Events that were malformed or not understood (logged, never raised)."""
+
+
+class DeliveryError(ValueError):
+    """The body is not a delivery for a Page at all."""
+
+
+def _id(value: Any) -> str | None:
+    """A platform id: digits in a string (or a number), nothing else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) and value >= 0:
+        return str(value)
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 40:
+        return value
+    return None
+
+
+def _text(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    # Lone surrogates (valid JSON, invalid text) would break everything downstream.
+    value = value.encode("utf-8", "replace").decode("utf-8").strip()
+    return value[:MAX_TEXT] if value else None
+
+
+def _timestamp(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
+def read_delivery(body: bytes) -> Delivery:
+    """The messages of a delivery's raw (already verified) body; :class:`DeliveryError` if none."""
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested beyond reason
+        raise DeliveryError("the body is not JSON") from None
+    return parse_delivery(document)
+
+
+def parse_delivery(document: Any) -> Delivery:
+    """The people's messages in a webhook delivery, each entry and each event in order.
+
+    Within a delivery a person's messages are put in the order they were written
+    (their timestamps; equal ones keep the delivery's order). Raises
+    :class:`DeliveryError` only when the whole body is not a Page delivery.
+    """
+    if not isinstance(document, dict) or document.get("object") != "page":
+        raise DeliveryError("not a Messenger delivery for a Page")
+    entries = document.get("entry")
+    if not isinstance(entries, list):
+        raise DeliveryError("a delivery needs a list of entries")
+    delivery = Delivery()
+    for number, entry in enumerate(entries):
+        events = entry.get("messaging") if isinstance(entry, dict) else None
+        if not isinstance(events, list):
+            # ``standby`` and ``changes`` entries are other products' business.
+            delivery.ignored += 1
+            continue
+        for position, event in enumerate(events):
+            where = f"entry {number} event {position}"
+            try:
+                message = _event(event)
+            except _Malformed as problem:
+                delivery.problems.append(f"{where}: {problem}")
+                continue
+            if message is None:
+                delivery.ignored += 1
+            else:
+                delivery.messages.append(message)
+    delivery.messages.sort(key=lambda m: m.timestamp)  # stable: equal times keep their order
+    return delivery
+
+
+class _Malformed(Exception):
+    pass
+
+
+def _event(event: Any) -> Incoming | None:
+    """One ``messaging`` event as a message, ``None`` for what we do not answer."""
+    if not isinstance(event, dict):
+        raise _Malformed("not an object")
+    sender = _id(
+        (event.get("sender") or {}).get("id") if isinstance(event.get("sender"), dict) else None
+    )
+    page = _id(
+        (event.get("recipient") or {}).get("id")
+        if isinstance(event.get("recipient"), dict)
+        else None
+    )
+    timestamp = _timestamp(event.get("timestamp"))
+    message = event.get("message")
+    postback = event.get("postback")
+    if isinstance(message, dict):
+        if message.get("is_echo"):
+            return None  # our own message, or one a Page admin wrote in the inbox
+        if sender is None or page is None:
+            raise _Malformed("a message needs sender and recipient ids")
+        mid = message.get("mid")
+        if not isinstance(mid, str) or not mid or len(mid) > 300:
+            raise _Malformed("a message needs its mid")
+        quick = message.get("quick_reply")
+        payload = _text(quick.get("payload")) if isinstance(quick, dict) else None
+        if payload is not None:
+            return Incoming(sender, page, "quick_reply", payload, mid, timestamp)
+        text = _text(message.get("text"))
+        if text is None:
+            return None  # a sticker, a photo, a file: nothing the bot can read
+        return Incoming(sender, page, "text", text, mid, timestamp)
+    if isinstance(postback, dict):
+        if sender is None or page is None:
+            raise _Malformed("a postback needs sender and recipient ids")
+        payload = _text(postback.get("payload"))
+        title = _text(postback.get("title"))
+        # Our own buttons carry an intent ("/…"); others (Get Started) say what they are.
+        text = payload if payload and payload.startswith("/") else title or payload
+        if text is None:
+            raise _Malformed("a postback needs a payload or a title")
+        mid = postback.get("mid")
+        if not isinstance(mid, str) or not mid or len(mid) > 300:
+            mid = f"postback:{sender}:{timestamp}:{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+        return Incoming(sender, page, "postback", text, mid, timestamp)
+    # delivery, read, reaction, referral, optin, account_linking …
+    return None
