@@ -19,10 +19,30 @@ from bot.geo import Gazetteer
 from bot.providers.repository import SqlProviderRepository
 from bot.training import ensure_model
 from tests.conftest import FIXTURES
+from tests.fake_graph_api import FakeGraphApi
 from tests.helpers import load_providers
 
 START_TIMEOUT_S = 240
 TOKEN = "e2e-test-token"
+MESSENGER_SECRET = "e2e-messenger-app-secret"
+MESSENGER_VERIFY = "e2e-messenger-verify-token"
+
+
+@pytest.fixture(scope="session")
+def graph_api() -> Iterator[FakeGraphApi]:
+    """The fake Graph API the stack's Messenger channel sends to (in a thread of its own)."""
+    fake = FakeGraphApi(
+        profiles={
+            "7001": {"locale": "fi_FI"},
+            "7002": {"locale": "sv_SE"},
+            "7003": {"locale": "en_GB"},
+            "7004": {"locale": "sv_FI"},
+            "7005": {"locale": "fi_FI"},
+            "7010": {"locale": "sv_SE"},
+        }
+    )
+    with fake.running_in_thread():
+        yield fake
 
 
 @pytest.fixture(scope="session")
@@ -62,7 +82,10 @@ class Stack:
 
 @pytest.fixture(scope="session")
 def stack(
-    trained_model: Path, tmp_path_factory: pytest.TempPathFactory, gazetteer: Gazetteer
+    trained_model: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    gazetteer: Gazetteer,
+    graph_api: FakeGraphApi,
 ) -> Iterator[Stack]:
     """Action server, Rasa server and web service on free ports, with the search fixture providers."""
     folder = tmp_path_factory.mktemp("stack")
@@ -84,6 +107,12 @@ def stack(
         DIGITUKI_RASA_TOKEN=TOKEN,
         # Live help is open whenever a worker is there; hours are tested without a clock.
         DIGITUKI_HANDOFF_HOURS="24/7",
+        # Messenger is on, sending to the fake Graph API.
+        DIGITUKI_MESSENGER_PAGE_TOKEN=graph_api.token,
+        DIGITUKI_MESSENGER_APP_SECRET=MESSENGER_SECRET,
+        DIGITUKI_MESSENGER_VERIFY_TOKEN=MESSENGER_VERIFY,
+        DIGITUKI_GRAPH_API_URL=graph_api.url,
+        DIGITUKI_GRAPH_API_VERSION=graph_api.version,
     )
     try:
         processes.start(
