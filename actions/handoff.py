@@ -143,6 +143,16 @@ class ValidateCallbackForm(FormValidationAction):
         if contact is None and (intent in ("deny", "goodbye") or text.startswith("/deny")):
             return {"callback_contact": DECLINED, "callback_consent": False}
         if contact is not None:
+            # The conversation store keeps only masked text: the contact waits in the
+            # database for the consent question's answer.
+            try:
+                await asyncio.to_thread(
+                    services().handoffs.hold_contact, tracker.sender_id, *contact
+                )
+            except SQLAlchemyError:
+                log.exception("could not hold a call-back contact")
+                dispatcher.utter_message(response="utter_handoff_failed")
+                return {"callback_contact": DECLINED, "callback_consent": False}
             return {"callback_contact": contact[1]}
         asked_before = any(
             (e.get("metadata") or {}).get("utter_action") == "utter_callback_contact_invalid"
@@ -166,13 +176,19 @@ class ActionRequestCallback(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         found = services()
-        contact = tracker.get_slot("callback_contact")
         cleared: list[EventType] = [
             SlotSet("callback_contact", None),
             SlotSet("callback_consent", None),
         ]
-        method = "email" if contact and "@" in contact else "phone"
-        if tracker.get_slot("callback_consent") is not True or not contact or contact == DECLINED:
+        try:
+            # Taken either way: a declined contact is deleted.
+            held = await asyncio.to_thread(found.handoffs.take_held_contact, tracker.sender_id)
+        except SQLAlchemyError:
+            log.exception("could not read a held call-back contact")
+            dispatcher.utter_message(response="utter_handoff_failed")
+            return cleared
+        wanted = tracker.get_slot("callback_contact") not in (None, DECLINED)
+        if tracker.get_slot("callback_consent") is not True or not wanted or held is None:
             dispatcher.utter_message(response="utter_callback_declined")
             return cleared
         code, _ = _place(found, tracker)
@@ -186,10 +202,8 @@ class ActionRequestCallback(Action):
                 municipality_code=code,
                 reason=tracker.get_slot("handoff_reason") or "asked",
                 kind="callback",
-                summary=conversation_summary(
-                    [text for _, text in user_messages(tracker) if text != contact]
-                ),
-                contact=(method, contact),
+                summary=conversation_summary([text for _, text in user_messages(tracker)]),
+                contact=held,
             )
         except SQLAlchemyError:
             log.exception("could not record a call-back request")

@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import ValidationAction
 
 from bot.nlu.language import SWITCH_CONFIDENCE
+from bot.privacy import sensitive_kinds
 
 CONVERSATION_LANGUAGES = ("fi", "sv", "en")
 
@@ -100,7 +101,22 @@ class ActionSessionStart(Action):
 
 
 class ValidateSlotMappings(ValidationAction):
-    """Fills the custom slots after every message: language and location."""
+    """Fills the custom slots after every message: language and location.
+
+    It also warns the person, in the conversation's language, when they wrote an
+    identity code, a card number, an IBAN or a password: nothing here needs them, and
+    what is stored is masked.
+    """
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        events = await super().run(dispatcher, tracker, domain)
+        text = str((tracker.latest_message or {}).get("text") or "")
+        if sensitive_kinds(text):
+            language = tracker.get_slot("language") or "fi"  # as just extracted
+            dispatcher.utter_message(**response_in(domain, "utter_personal_data_warning", language))
+        return events
 
     def extract_language(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]

@@ -22,8 +22,17 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["PII_KINDS", "SENSITIVE_KINDS", "PiiMatch", "find_pii", "redact_pii", "sensitive_kinds"]
+__all__ = [
+    "PII_KINDS",
+    "SENSITIVE_KINDS",
+    "PiiMatch",
+    "find_pii",
+    "redact_pii",
+    "redact_value",
+    "sensitive_kinds",
+]
 
 PII_KINDS = ("identity_code", "phone", "email", "iban", "card", "credentials", "address")
 # What the bot warns the person about; phones, e-mails and addresses are only masked.
@@ -69,6 +78,20 @@ def redact_pii(text: str) -> str:
         last = match.end
     parts.append(text[last:])
     return "".join(parts)
+
+
+def redact_value(value: Any) -> Any:
+    """``value`` (JSON-like: a stored event, a slot) with every string in it masked.
+
+    Keys are kept as they are; numbers, booleans and ``None`` pass unchanged.
+    """
+    if isinstance(value, str):
+        return redact_pii(value)
+    if isinstance(value, dict):
+        return {key: redact_value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_value(item) for item in value]
+    return value
 
 
 def sensitive_kinds(text: str) -> set[str]:

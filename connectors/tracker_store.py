@@ -6,18 +6,27 @@ that made the Rasa server half as fast. This store is Rasa's, with the engine
 of :func:`bot.db.engine.make_engine`: pooled connections and, on SQLite, WAL
 with ``synchronous=NORMAL`` (safe against crashes; only a power cut can lose the
 last moments).
+
+It stores every event with personal data masked (``bot.privacy.redact_value``):
+what people wrote, what the bot said back, slot values, metadata. The conversation
+goes on from the masked copy; the one value a later turn needs, a call-back
+contact, waits in ``held_contacts`` instead (``bot.handoff.requests``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
-from sqlalchemy.orm import sessionmaker
+from rasa.shared.core.events import Event
+from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db.engine import make_engine
+from bot.privacy import redact_value
 
 
 class DatabaseTrackerStore(SQLTrackerStore):
@@ -37,3 +46,15 @@ class DatabaseTrackerStore(SQLTrackerStore):
         self.engine.dispose()
         self.engine = make_engine(host)
         self.sessionmaker = sessionmaker(bind=self.engine)
+
+    def _additional_events(
+        self, session: Session, tracker: DialogueStateTracker
+    ) -> Iterator[Event]:
+        """The events not stored yet, each with its personal data masked."""
+        for event in super()._additional_events(session, tracker):
+            yield masked(event)
+
+
+def masked(event: Event) -> Event:
+    """A copy of ``event`` with every string in it masked (the original stays as it is)."""
+    return Event.from_parameters(redact_value(event.as_dict()))

@@ -32,6 +32,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # a power cut at most the last moments.
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=5000")
+    # Deleted rows (a declined call-back contact, conversations past retention) are
+    # overwritten in the file, not just unlinked.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 

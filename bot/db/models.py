@@ -221,6 +221,17 @@ class ConversationEventRow(Base):
     __table_args__ = (Index("ix_conversation_events_conversation_id_id", "conversation_id", "id"),)
 
 
+class HeldContactRow(Base):
+    """A call-back contact waiting for the person's consent (migration 0007 says why)."""
+
+    __tablename__ = "held_contacts"
+
+    conversation_id: Mapped[str] = Column(String(200), primary_key=True)
+    method: Mapped[str] = Column(String(10), nullable=False)
+    value: Mapped[str] = Column(String(200), nullable=False)
+    held_at: Mapped[dt.datetime] = Column(DateTime(timezone=True), nullable=False)
+
+
 class AgentRow(Base):
     """A digital support worker, coordinator or administrator of the handoff console."""
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db.models import AgentRow, HandoffRequestRow, MunicipalityRow
 from bot.handoff.passwords import hash_password, verify_password
-from bot.handoff.requests import HandoffRequest, HandoffRequests, request_from_row
+from bot.handoff.requests import HandoffRequest, HandoffRequests, as_utc, request_from_row
 
 ROLES = ("worker", "coordinator", "admin")
 LANGUAGES = ("fi", "sv", "en")
@@ -71,11 +71,6 @@ def agent_from_row(row: AgentRow) -> Agent:
 
 def _now(now: dt.datetime | None) -> dt.datetime:
     return now or dt.datetime.now(dt.timezone.utc)
-
-
-def as_utc(moment: dt.datetime) -> dt.datetime:
-    """SQLite gives back naive datetimes; they were stored in UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
 
 
 class Agents:
@@ -331,6 +326,10 @@ class HandoffQueue:
     def waiting(self) -> list[HandoffRequest]:
         """Every waiting request, oldest first."""
         return HandoffRequests(self._sessions).waiting()
+
+    def drop_stale_contacts(self) -> int:
+        """Call-back contacts whose consent never came are deleted after a day."""
+        return HandoffRequests(self._sessions).drop_stale_contacts()
 
     def waiting_for(self, agent: Agent, now: dt.datetime | None = None) -> list[HandoffRequest]:
         """The waiting requests this worker may take, oldest first."""

@@ -7,17 +7,23 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import sessionmaker
 
 from bot import vocab
-from bot.db.models import HandoffRequestRow
+from bot.db.models import HandoffRequestRow, HeldContactRow
 
 REASONS = ("asked", "fallback", "stuck")
 LANGUAGES = ("fi", "sv", "en")
 KINDS = ("chat", "callback")
 CONTACT_METHODS = ("phone", "email")
 MAX_SUMMARY = 600
+HOLD_CONTACT_FOR = dt.timedelta(days=1)
+
+
+def as_utc(moment: dt.datetime) -> dt.datetime:
+    """SQLite gives back naive datetimes; they were stored in UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -166,3 +172,36 @@ class HandoffRequests:
                 .order_by(HandoffRequestRow.created_at, HandoffRequestRow.id)
             )
             return [request_from_row(row) for row in rows]
+
+    def hold_contact(self, conversation_id: str, method: str, value: str) -> None:
+        """Keeps a call-back contact until the person consents or declines (one per conversation).
+
+        The conversation store masks it, so it waits here between the two questions.
+        """
+        if method not in CONTACT_METHODS or not value.strip():
+            raise ValueError("a held contact is a phone number or an e-mail address")
+        with self._sessions.begin() as session:
+            row = session.get(HeldContactRow, conversation_id[:200]) or HeldContactRow(
+                conversation_id=conversation_id[:200]
+            )
+            row.method, row.value = method, value.strip()[:200]
+            row.held_at = dt.datetime.now(dt.timezone.utc)
+            session.add(row)
+
+    def take_held_contact(self, conversation_id: str) -> tuple[str, str] | None:
+        """The held contact as (method, value), deleted as it is taken; ``None`` if none is held."""
+        with self._sessions.begin() as session:
+            row = session.get(HeldContactRow, conversation_id[:200])
+            if row is None:
+                return None
+            held = (row.method, row.value)
+            fresh = as_utc(row.held_at) > dt.datetime.now(dt.timezone.utc) - HOLD_CONTACT_FOR
+            session.delete(row)
+            return held if fresh else None
+
+    def drop_stale_contacts(self, now: dt.datetime | None = None) -> int:
+        """Deletes contacts held longer than a day (the person never answered); how many."""
+        limit = (now or dt.datetime.now(dt.timezone.utc)) - HOLD_CONTACT_FOR
+        with self._sessions.begin() as session:
+            result = session.execute(delete(HeldContactRow).where(HeldContactRow.held_at < limit))
+            return int(result.rowcount or 0)

@@ -120,6 +120,7 @@ class ConsoleHub:
                     next_housekeeping = loop.time() + HOUSEKEEPING_SECONDS
                     await asyncio.to_thread(self.agents.seen, list(self._sockets))
                     await asyncio.to_thread(self.queue.expire)
+                    await asyncio.to_thread(self.queue.drop_stale_contacts)
                 await self.step()
             except SQLAlchemyError:
                 log.exception("console updates: the database did not answer; retrying")

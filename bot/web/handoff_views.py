@@ -10,7 +10,7 @@ from typing import Any
 from bot.geo import Gazetteer, UnknownPlaceError
 from bot.handoff import Agent, HandoffRequest
 from bot.handoff.events import ConversationEvent
-from bot.handoff.queue import as_utc
+from bot.handoff.requests import as_utc
 
 OVERSEERS = ("coordinator", "admin")
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.db.engine import make_session_factory
-from bot.db.models import AgentRow, HandoffRequestRow
+from bot.db.models import AgentRow, HandoffRequestRow, HeldContactRow
 from bot.handoff import Agents, HandoffQueue, HandoffRequests, QueueError
 from bot.handoff.passwords import WeakPasswordError, needs_rehash
 
@@ -150,3 +150,25 @@ def test_the_cli_adds_an_account_with_the_password_from_standard_input(database,
     monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
     status, _, err = cli(database.url, "agents", "add", "matti", "--regions", "Atlantis")
     assert status == 1 and "Atlantis" in err
+
+
+def test_a_held_contact_is_taken_once_and_a_stale_one_is_dropped(parts):
+    _, requests, _, sessions = parts
+    with pytest.raises(ValueError):
+        requests.hold_contact("c-1", "fax", "09 123")
+    requests.hold_contact("c-1", "phone", "040 111 2222")
+    requests.hold_contact("c-1", "email", " nimi@example.fi ")  # the latest answer wins
+    assert requests.take_held_contact("c-1") == ("email", "nimi@example.fi")
+    assert requests.take_held_contact("c-1") is None
+
+    requests.hold_contact("c-2", "phone", "040 111 2222")
+    requests.hold_contact("c-3", "phone", "040 333 4444")
+    with sessions.begin() as session:
+        session.get(HeldContactRow, "c-2").held_at = dt.datetime.now(
+            dt.timezone.utc
+        ) - dt.timedelta(days=2)
+    assert requests.take_held_contact("c-2") is None  # too old to use, and deleted
+    requests.hold_contact("c-4", "phone", "040 555 6666")
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1, minutes=1)
+    assert requests.drop_stale_contacts(later) == 2  # c-3 and c-4
+    assert requests.take_held_contact("c-3") is None

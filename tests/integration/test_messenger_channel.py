@@ -411,3 +411,21 @@ async def test_the_channel_is_off_without_credentials(monkeypatch: pytest.Monkey
     finally:
         running.close()
         await running.wait_closed()
+
+
+async def test_when_retries_run_out_the_failure_is_logged_and_counted(
+    server: Server, caplog: pytest.LogCaptureFixture
+) -> None:
+    server.graph.fail_next(4, status=503, code=2)  # as many failures as attempts
+    with caplog.at_level(logging.WARNING, logger="connectors"):
+        await server.post(delivery([message_event("1001", "hei", "m-x")]))
+    assert server.graph.texts_to("1001") == []
+    assert len(server.graph.refused) == 4
+    retried = [r for r in caplog.records if "retrying" in r.getMessage()]
+    assert len(retried) == 3
+    assert any(r.levelno == logging.ERROR and "not delivered" in r.getMessage() for r in caplog.records)
+    async with server.http.get(f"{server.url}/") as health:
+        assert await health.json() == {"status": "ok", "sent": 2, "failed": 1}  # typing on and off
+    # The next message goes through: nothing is stuck.
+    await server.post(delivery([message_event("1001", "uudestaan", "m-y")]))
+    assert server.graph.texts_to("1001") == ["echo: uudestaan"]

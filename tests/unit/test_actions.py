@@ -373,11 +373,16 @@ async def test_a_call_back_needs_a_phone_or_address_and_consent(desk):
         "callback_contact": "-",
         "callback_consent": False,
     }
+    # The contact waits in the database: the conversation store keeps it masked.
+    given = make_tracker("nimi@example.fi", "inform")
+    assert await validate.validate_callback_contact("nimi@example.fi", dispatcher, given, {}) == {
+        "callback_contact": "nimi@example.fi"
+    }
     done = make_tracker(
         "kyllä",
         "affirm",
         events=[user_event("en osaa kirjautua kelaan")],
-        callback_contact="nimi@example.fi",
+        callback_contact="[email]",
         callback_consent=True,
         handoff_reason="fallback",
         language="en",
@@ -393,10 +398,14 @@ async def test_a_call_back_needs_a_phone_or_address_and_consent(desk):
     )
     assert (request.reason, request.language) == ("fallback", "en")
     assert "en osaa kirjautua kelaan" in request.summary
-    no = make_tracker("ei", "deny", callback_contact="040 123 4567", callback_consent=False)
+    assert desk.handoffs.take_held_contact(done.sender_id) is None  # moved to the request
+
+    await validate.validate_callback_contact("040 123 4567", dispatcher, tracker, {})
+    no = make_tracker("ei", "deny", callback_contact="[phone]", callback_consent=False)
     dispatcher, _ = await run(ActionRequestCallback(), no)
     assert responses(dispatcher) == ["utter_callback_declined"]
     assert len(desk.handoffs.waiting()) == 1
+    assert desk.handoffs.take_held_contact(no.sender_id) is None  # a declined contact is deleted
 
 
 async def test_leaving_the_queue_cancels_the_request(desk):

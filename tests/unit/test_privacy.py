@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.geo import Gazetteer
-from bot.privacy import PII_KINDS, PiiMatch, find_pii, redact_pii, sensitive_kinds
+from bot.privacy import PII_KINDS, PiiMatch, find_pii, redact_pii, redact_value, sensitive_kinds
 
 DIGITS = "0123456789"
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -527,3 +527,28 @@ def test_long_input_is_masked_without_getting_stuck(text: str) -> None:
     # figure for it; a hang here is the failure).
     masked = redact_pii(text)
     assert "040 123 4567" not in masked and len(masked) <= len(text)
+
+
+def test_every_string_in_a_stored_event_is_masked_and_nothing_else_changes() -> None:
+    event = {
+        "event": "user",
+        "timestamp": 1795836080.5,
+        "text": "hetu 131052-308T, soita 040 123 4567",
+        "parse_data": {
+            "intent": {"name": "inform", "confidence": 0.91},
+            "entities": [{"entity": "municipality", "value": "Lieksa", "start": 0, "end": 6}],
+            "text": "hetu 131052-308T, soita 040 123 4567",
+        },
+        "metadata": {
+            "page_url": "https://example.org/?from=nimi@example.fi",
+            "flags": [True, None],
+        },
+    }
+    masked = redact_value(event)
+    assert masked["text"] == masked["parse_data"]["text"] == "hetu [identity_code], soita [phone]"
+    assert masked["metadata"]["page_url"] == "https://example.org/?from=[email]"
+    assert masked["parse_data"]["intent"] == {"name": "inform", "confidence": 0.91}
+    assert masked["parse_data"]["entities"] == event["parse_data"]["entities"]
+    assert masked["metadata"]["flags"] == [True, None] and masked["timestamp"] == event["timestamp"]
+    assert event["text"].startswith("hetu 131052")  # the original is left as it was
+    assert redact_value(("040 123 4567", 5)) == ["[phone]", 5]
