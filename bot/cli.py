@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 from tqdm import tqdm
@@ -16,6 +18,7 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.db.engine import make_engine, make_session_factory
 from bot.db.migrate import current_revision, head_revision, load_gazetteer, upgrade_schema
 from bot.geo import Gazetteer, UnknownPlaceError
+from bot.providers import ptv
 from bot.providers.importer import ProviderFileError, RawRow, read_raw_rows, validate_rows
 from bot.providers.repository import SqlProviderRepository
 from bot.providers.search import InvalidQueryError, SearchQuery, search
@@ -67,6 +70,10 @@ def cmd_db_status(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_providers_import(args: argparse.Namespace, settings: Settings) -> int:
     path = Path(args.file)
+    if (args.format or ("ptv" if ptv.is_ptv_input(path) else None)) == "ptv":
+        return _import_ptv(args, settings, path)
+    if args.full:
+        raise CliError("--full is for PTV imports (--format ptv)")
     gazetteer = Gazetteer.from_dir(settings.gazetteer_dir)
     try:
         rows = read_raw_rows(path, args.format)
@@ -76,12 +83,8 @@ def cmd_providers_import(args: argparse.Namespace, settings: Settings) -> int:
     with tqdm(
         total=len(rows), desc="checking", unit="rows", disable=not big, file=sys.stderr
     ) as bar:
-        parsed = validate_rows(_counted(rows, bar), gazetteer, source=args.source)
-    shown = 0 if args.quiet else MAX_WARNINGS_SHOWN
-    for warning in parsed.warnings[:shown]:
-        print(f"warning: {warning}", file=sys.stderr)
-    if len(parsed.warnings) > shown and not args.quiet:
-        print(f"... and {len(parsed.warnings) - MAX_WARNINGS_SHOWN} more warnings", file=sys.stderr)
+        parsed = validate_rows(_counted(rows, bar), gazetteer, source=args.source or "import")
+    _print_capped("warning", [str(w) for w in parsed.warnings], "warnings", quiet=args.quiet)
     if parsed.errors:
         for error in parsed.errors:
             print(f"error: {error}", file=sys.stderr)
@@ -105,6 +108,114 @@ def cmd_providers_import(args: argparse.Namespace, settings: Settings) -> int:
         f"({counts.created} new, {counts.updated} updated, {len(parsed.warnings)} warnings)"
     )
     return 0
+
+
+def _print_capped(prefix: str, lines: Sequence[str], what: str, *, quiet: bool) -> None:
+    """The first :data:`MAX_WARNINGS_SHOWN` lines on stderr, then how many more there are."""
+    if quiet:
+        return
+    for line in lines[:MAX_WARNINGS_SHOWN]:
+        print(f"{prefix}: {line}", file=sys.stderr)
+    if len(lines) > MAX_WARNINGS_SHOWN:
+        print(f"... and {len(lines) - MAX_WARNINGS_SHOWN} more {what}", file=sys.stderr)
+
+
+def _import_ptv(args: argparse.Namespace, settings: Settings, path: Path) -> int:
+    """``providers import --format ptv``: map, check, then bring the source ``ptv`` up to date."""
+    if args.source not in (None, ptv.SOURCE):
+        raise CliError(f"PTV providers always have the source {ptv.SOURCE!r}")
+    result, channels = _read_ptv(args, settings, path)
+    _print_capped("warning", [str(w) for w in result.warnings], "warnings", quiet=args.quiet)
+    _print_unmapped(result, args)
+    if result.errors:
+        for error in result.errors:
+            print(f"error: {error}", file=sys.stderr)
+        bad = len({e.where for e in result.errors})
+        print(
+            f"{path}: rejected, nothing imported: {len(result.errors)} errors in {bad} of "
+            f"{channels} channels",
+            file=sys.stderr,
+        )
+        return 1
+    if args.full and not result.providers:
+        raise CliError(
+            f"{path}: no channel is mapped, and --full would deactivate every PTV provider: "
+            "check the input and the mapping file"
+        )
+    if args.dry_run:
+        print(
+            f"{path}: {len(result.providers)} providers are valid (dry run, nothing written; "
+            f"{len(result.warnings)} warnings, {len(result.unmapped)} unmapped)"
+        )
+        _print_skipped(result)
+        return 0
+    repository = SqlProviderRepository(make_session_factory(_require_schema(settings)))
+    with tqdm(
+        total=len(result.providers),
+        desc="writing",
+        unit="providers",
+        disable=channels <= PROGRESS_MIN_ROWS,
+        file=sys.stderr,
+    ) as bar:
+        counts = repository.sync_source(
+            ptv.SOURCE, result.providers, full=args.full, on_progress=bar.update
+        )
+    print(
+        f"{path}: {len(result.providers)} providers imported ({counts.created} new, "
+        f"{counts.updated} updated, {counts.unchanged} unchanged, {counts.deactivated} "
+        f"deactivated, {len(result.warnings)} warnings, {len(result.unmapped)} unmapped)"
+    )
+    _print_skipped(result)
+    return 0
+
+
+def _read_ptv(
+    args: argparse.Namespace, settings: Settings, path: Path
+) -> tuple[ptv.PtvResult, int]:
+    """The mapping file, the documents and what they convert to; and the number of channels."""
+    gazetteer = Gazetteer.from_dir(settings.gazetteer_dir)
+    mapping_path = Path(args.mapping) if args.mapping else settings.data_dir / "ptv_mapping.yml"
+    try:
+        mapping = ptv.load_mapping(mapping_path, gazetteer)
+        documents = ptv.read_ptv_input(path)
+    except ptv.MappingError as exc:
+        raise CliError(str(exc)) from None
+    except ProviderFileError as exc:  # its message names the file; a folder is named here
+        raise CliError(f"{path}: {exc}" if path.is_dir() else str(exc)) from None
+    channels = len(documents.channels)
+    # Hours in force are those of the day in the service's own time zone.
+    today = dt.datetime.now(ZoneInfo(settings.timezone)).date()
+    with tqdm(
+        total=channels,
+        desc="checking",
+        unit="channels",
+        disable=channels <= PROGRESS_MIN_ROWS,
+        file=sys.stderr,
+    ) as bar:
+        result = ptv.convert_ptv(documents, mapping, gazetteer, today=today, on_progress=bar.update)
+    return result, channels
+
+
+def _print_unmapped(result: ptv.PtvResult, args: argparse.Namespace) -> None:
+    """Channels no rule maps, by id and name: all with ``--list-unmapped``, else capped."""
+    unmapped = [str(u) for u in result.unmapped]
+    if args.list_unmapped:
+        for line in unmapped:
+            print(f"unmapped: {line}", file=sys.stderr)
+        return
+    what = "unmapped channels (--list-unmapped lists all)"
+    _print_capped("unmapped", unmapped, what, quiet=args.quiet)
+
+
+def _print_skipped(result: ptv.PtvResult) -> None:
+    """Channels left out on purpose, counted (unmapped ones are listed separately)."""
+    parts = [f"{n} {kind}" for kind, n in sorted(result.other_types.items())]
+    if result.not_published:
+        parts.append(f"{result.not_published} not published")
+    if result.excluded:
+        parts.append(f"{result.excluded} excluded by the mapping")
+    if parts:
+        print(f"skipped channels: {', '.join(parts)}")
 
 
 def _counted(rows: Iterable[RawRow], bar: tqdm) -> Iterator[RawRow]:
@@ -246,18 +357,38 @@ def build_parser() -> argparse.ArgumentParser:
     )
     imp = provider_commands.add_parser(
         "import",
-        help="import providers from a CSV or YAML file (all rows or none)",
+        help="import providers from a CSV or YAML file or PTV JSON (all or nothing)",
         description="Validate every row; a file with any invalid row is rejected as a whole. "
-        "Existing providers with the same id are replaced.",
+        "Existing providers with the same id are replaced. PTV input (a .json file or a "
+        "folder of them) is mapped with the mapping file; see docs/ptv-import.md.",
     )
-    imp.add_argument("file", help="a .csv, .yml or .yaml file")
+    imp.add_argument("file", help="a .csv, .yml or .yaml file; for PTV a .json file or a folder")
     imp.add_argument(
-        "--format", choices=["csv", "yaml"], help="override the format guessed from the name"
+        "--format",
+        choices=["csv", "yaml", "ptv"],
+        help="override the format guessed from the name (.json and folders are PTV)",
     )
-    imp.add_argument("--source", default="import", help="source label stored with each provider")
+    imp.add_argument(
+        "--source", help="source label stored with each provider (default import; PTV: ptv)"
+    )
+    imp.add_argument(
+        "--mapping", help="PTV: the mapping file (default: data/ptv_mapping.yml)", metavar="FILE"
+    )
+    imp.add_argument(
+        "--full",
+        action="store_true",
+        help="PTV: the input is all of PTV's data for us; providers from PTV that are not in "
+        "it are marked inactive",
+    )
+    imp.add_argument(
+        "--list-unmapped", action="store_true", help="PTV: list every channel no rule maps"
+    )
     imp.add_argument("--dry-run", action="store_true", help="only validate, write nothing")
     imp.add_argument(
-        "--quiet", "-q", action="store_true", help="do not list warnings (errors are always listed)"
+        "--quiet",
+        "-q",
+        action="store_true",
+        help="do not list warnings or unmapped channels (errors are always listed)",
     )
     imp.set_defaults(handler=cmd_providers_import)
 

@@ -57,14 +57,15 @@ FINLAND_BOX = (59.3, 70.2, 19.0, 31.7)
 FAR_FROM_MUNICIPALITY_KM = 80.0
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,119}$")
-_POSTAL_CODE = re.compile(r"^\d{5}$")
-_PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]{4,30}$")
-_EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[A-Za-z]{2,}$")
-_URL = re.compile(r"^https?://[^\s/<>\"]+\.[^\s<>\"]+$", re.IGNORECASE)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Shared with the PTV importer, so both accept the same contact details.
+POSTAL_CODE = re.compile(r"^\d{5}$")
+PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]{4,30}$")
+EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[A-Za-z]{2,}$")
+URL = re.compile(r"^https?://[^\s/<>\"]+\.[^\s<>\"]+$", re.IGNORECASE)
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _TRUE = {"true", "yes", "1"}
 _FALSE = {"false", "no", "0"}
-_LENGTHS = {
+LENGTHS = {
     "name_fi": 300,
     "name_sv": 300,
     "name_en": 300,
@@ -113,13 +114,15 @@ RawRow = tuple[int, Mapping[str, Any]]
 
 
 def detect_format(path: Path) -> str:
-    """``csv`` or ``yaml`` from the file name."""
+    """``csv`` or ``yaml`` from the file name (``.json`` is PTV's, read by :mod:`bot.providers.ptv`)."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
         return "csv"
     if suffix in (".yml", ".yaml"):
         return "yaml"
-    raise ProviderFileError(f"{path.name}: unknown file type {suffix!r} (use .csv, .yml or .yaml)")
+    raise ProviderFileError(
+        f"{path.name}: unknown file type {suffix!r} (use .csv, .yml, .yaml, or .json for PTV)"
+    )
 
 
 def read_raw_rows(path: Path, file_format: str | None = None) -> list[RawRow]:
@@ -255,10 +258,10 @@ class _RowValidator:
             if required:
                 self.error(column, "required")
             return None
-        if _CONTROL.search(value):
+        if CONTROL.search(value):
             self.error(column, "contains control characters")
             return None
-        limit = _LENGTHS.get(column)
+        limit = LENGTHS.get(column)
         if limit and len(value) > limit:
             self.error(column, f"longer than {limit} characters ({len(value)})")
             return None
@@ -417,10 +420,10 @@ class _RowValidator:
             name_en=v.text("name_en"),
             organisation=v.text("organisation"),
             street_address=v.text("street_address"),
-            postal_code=v.matching("postal_code", _POSTAL_CODE, "a postal code of five digits"),
-            phone=v.matching("phone", _PHONE, "a phone number"),
-            email=v.matching("email", _EMAIL, "an e-mail address"),
-            website=v.matching("website", _URL, "a web address starting with https:// or http://"),
+            postal_code=v.matching("postal_code", POSTAL_CODE, "a postal code of five digits"),
+            phone=v.matching("phone", PHONE, "a phone number"),
+            email=v.matching("email", EMAIL, "an e-mail address"),
+            website=v.matching("website", URL, "a web address starting with https:// or http://"),
             free_of_charge=v.boolean("free_of_charge"),
             wheelchair_accessible=v.boolean("wheelchair_accessible"),
             booking_required=v.boolean("booking_required"),

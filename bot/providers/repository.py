@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from sqlalchemy import Table, delete, func, insert, literal, select, union_all, update
@@ -45,12 +45,31 @@ class UpsertCounts:
     updated: int
 
 
+@dataclass(frozen=True)
+class SyncCounts:
+    """What :meth:`SqlProviderRepository.sync_source` changed."""
+
+    created: int
+    updated: int
+    unchanged: int
+    deactivated: int
+
+
 class ProviderRepository(Protocol):
     """What the search and the importer need from provider storage."""
 
     def upsert(
         self, providers: Sequence[Provider], on_progress: Callable[[int], None] | None = None
     ) -> UpsertCounts: ...
+
+    def sync_source(
+        self,
+        source: str,
+        providers: Sequence[Provider],
+        *,
+        full: bool = False,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> SyncCounts: ...
 
     def get_many(self, ids: Iterable[str]) -> dict[str, Provider]: ...
 
@@ -79,6 +98,27 @@ class InMemoryProviderRepository:
         if on_progress:
             on_progress(len(providers))
         return UpsertCounts(created, len(providers) - created)
+
+    def sync_source(
+        self,
+        source: str,
+        providers: Sequence[Provider],
+        *,
+        full: bool = False,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> SyncCounts:
+        changed = [p for p in providers if self._providers.get(p.id) != p]
+        counts = self.upsert(changed)
+        keep = {p.id for p in providers}
+        gone = [
+            p
+            for p in self._providers.values()
+            if full and p.source == source and p.active and p.id not in keep
+        ]
+        self._providers.update((p.id, replace(p, active=False)) for p in gone)
+        if on_progress:
+            on_progress(len(providers))
+        return SyncCounts(counts.created, counts.updated, len(providers) - len(changed), len(gone))
 
     def get_many(self, ids: Iterable[str]) -> dict[str, Provider]:
         return {i: self._providers[i] for i in ids if i in self._providers}
@@ -235,55 +275,106 @@ class SqlProviderRepository:
         created = updated = 0
         with self._sessions.begin() as session:
             for batch in _chunks(providers):
-                ids = [p.id for p in batch]
-                existing = set(
-                    session.scalars(select(ProviderRow.id).where(ProviderRow.id.in_(ids)))
-                )
-                if existing:
-                    for model, _, _ in _CHILD_TABLES:
-                        session.execute(delete(model).where(model.provider_id.in_(existing)))
-                    session.execute(
-                        delete(ProviderServiceAreaRow).where(
-                            ProviderServiceAreaRow.provider_id.in_(existing)
-                        )
-                    )
-                now = func.now()
-                new_rows = [self._row(p) for p in batch if p.id not in existing]
-                old_rows = [{"b_id": p.id, **self._row(p)} for p in batch if p.id in existing]
-                table: Table = ProviderRow.__table__
-                if new_rows:
-                    session.execute(insert(table).values(updated_at=now), new_rows)
-                if old_rows:
-                    session.execute(
-                        update(table).where(table.c.id == bindparam("b_id")).values(updated_at=now),
-                        old_rows,
-                    )
-                for model, column, attribute in _CHILD_TABLES:
-                    values = [
-                        {"provider_id": p.id, column: v}
-                        for p in batch
-                        for v in sorted(getattr(p, attribute))
-                    ]
-                    if values:
-                        session.execute(insert(model.__table__), values)
-                areas = [
-                    {
-                        "provider_id": p.id,
-                        "scope": a.scope,
-                        "region_code": a.code if a.scope == "region" else None,
-                        "municipality_code": a.code if a.scope == "municipality" else None,
-                    }
-                    for p in batch
-                    for a in p.service_areas
-                ]
-                if areas:
-                    session.execute(insert(ProviderServiceAreaRow.__table__), areas)
-                created += len(new_rows)
-                updated += len(old_rows)
+                new, old = self._write(session, batch)
+                created += new
+                updated += old
                 if on_progress:
                     on_progress(len(batch))
             _bump_version(session)
         return UpsertCounts(created, updated)
+
+    def sync_source(
+        self,
+        source: str,
+        providers: Sequence[Provider],
+        *,
+        full: bool = False,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> SyncCounts:
+        """Bring one source's providers up to date, in one transaction.
+
+        Only providers that differ from the stored ones are written, so a
+        repeated import changes nothing (not even ``updated_at``). With
+        ``full``, the input is the whole source: its active providers that are
+        not in it are marked inactive, never deleted (their history stays).
+        """
+        created = updated = unchanged = 0
+        with self._sessions.begin() as session:
+            for batch in _chunks(providers):
+                stored = _load(session, {"ids": [p.id for p in batch]}, by_id=True)
+                changed = [p for p in batch if stored.get(p.id) != p]
+                unchanged += len(batch) - len(changed)
+                if changed:
+                    new, old = self._write(session, changed)
+                    created += new
+                    updated += old
+                if on_progress:
+                    on_progress(len(batch))
+            deactivated = self._deactivate_others(session, source, providers) if full else 0
+            if created or updated or deactivated:
+                _bump_version(session)
+        return SyncCounts(created, updated, unchanged, deactivated)
+
+    @staticmethod
+    def _deactivate_others(session: Any, source: str, providers: Sequence[Provider]) -> int:
+        """Mark the source's active providers that are not in ``providers`` inactive."""
+        keep = {p.id for p in providers}
+        active = session.scalars(
+            select(ProviderRow.id).where(ProviderRow.source == source, ProviderRow.active)
+        )
+        gone = sorted(set(active) - keep)
+        for batch in _chunks(gone):
+            session.execute(
+                update(ProviderRow)
+                .where(ProviderRow.id.in_(batch))
+                .values(active=False, updated_at=func.now())
+            )
+        return len(gone)
+
+    def _write(self, session: Any, batch: Sequence[Provider]) -> tuple[int, int]:
+        """Insert or replace one batch of providers with their lists; (created, updated)."""
+        ids = [p.id for p in batch]
+        existing = set(session.scalars(select(ProviderRow.id).where(ProviderRow.id.in_(ids))))
+        if existing:
+            for model, _, _ in _CHILD_TABLES:
+                session.execute(delete(model).where(model.provider_id.in_(existing)))
+            session.execute(
+                delete(ProviderServiceAreaRow).where(
+                    ProviderServiceAreaRow.provider_id.in_(existing)
+                )
+            )
+        now = func.now()
+        new_rows = [self._row(p) for p in batch if p.id not in existing]
+        old_rows = [{"b_id": p.id, **self._row(p)} for p in batch if p.id in existing]
+        table: Table = ProviderRow.__table__
+        if new_rows:
+            session.execute(insert(table).values(updated_at=now), new_rows)
+        if old_rows:
+            session.execute(
+                update(table).where(table.c.id == bindparam("b_id")).values(updated_at=now),
+                old_rows,
+            )
+        for model, column, attribute in _CHILD_TABLES:
+            values = [
+                {"provider_id": p.id, column: v}
+                for p in batch
+                for v in sorted(getattr(p, attribute))
+            ]
+            if values:
+                session.execute(insert(model.__table__), values)
+        areas = [
+            {
+                "provider_id": p.id,
+                "scope": a.scope,
+                "region_code": a.code if a.scope == "region" else None,
+                "municipality_code": a.code if a.scope == "municipality" else None,
+            }
+            for p in batch
+            for a in p.service_areas
+        ]
+        if areas:
+            session.execute(insert(ProviderServiceAreaRow.__table__), areas)
+        return len(new_rows), len(old_rows)
 
     @staticmethod
     def _row(provider: Provider) -> dict[str, Any]:
