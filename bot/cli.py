@@ -334,6 +334,33 @@ def cmd_agents_add(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_retention_apply(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.retention import apply_retention
+
+    if args.days < 1:
+        raise CliError("--days must be at least 1")
+    engine = _require_schema(settings)
+    try:
+        with tqdm(desc="conversations", unit="", file=sys.stderr, disable=None) as bar:
+            result = apply_retention(
+                engine,
+                make_session_factory(engine),
+                args.days,
+                dry_run=args.dry_run,
+                on_progress=bar.update,
+            )
+    finally:
+        engine.dispose()
+    verb = "would be" if result.dry_run else "were"
+    print(
+        f"older than {args.days} days: {result.conversations} conversations {verb} deleted "
+        f"({result.messages} messages, {result.tracker_events} tracker events); "
+        f"{result.requests_anonymised} handoff requests {verb} anonymised; "
+        f"{result.held_contacts} unconfirmed call-back contacts deleted"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="digituki",
@@ -434,6 +461,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add.add_argument("--capacity", type=int, default=3, help="concurrent chats (default 3)")
     add.set_defaults(handler=cmd_agents_add)
+
+    retention = groups.add_parser("retention", help="delete or anonymise old conversations")
+    retention_commands = retention.add_subparsers(
+        dest="command", required=True, metavar="SUBCOMMAND"
+    )
+    apply = retention_commands.add_parser(
+        "apply",
+        help="delete conversations and anonymise handoff requests older than --days",
+        description="Conversations whose last message is older than --days are deleted whole "
+        "(their messages and the bot's tracker). Ended handoff requests older than that keep what "
+        "the reports count and lose their summary, notes, contact and conversation id. Run it "
+        "daily; --dry-run shows what would go.",
+    )
+    apply.add_argument("--days", type=int, required=True, help="keep this many days (at least 1)")
+    apply.add_argument("--dry-run", action="store_true", help="count only, change nothing")
+    apply.set_defaults(handler=cmd_retention_apply)
     return parser
 
 

@@ -61,6 +61,15 @@ _SETTING_NAMES = {
     "app_secret": "DIGITUKI_MESSENGER_APP_SECRET",
     "verify_token": "DIGITUKI_MESSENGER_VERIFY_TOKEN",
 }
+# What the channel itself says when someone sends a photo, a sticker or a voice message.
+ONLY_TEXT = {
+    "fi": "Osaan lukea vain kirjoitettua tekstiä, en kuvia, tarroja tai ääniviestejä. "
+    "Kirjoita asiasi, niin autan.",
+    "sv": "Jag kan bara läsa skriven text, inte bilder, klistermärken eller röstmeddelanden. "
+    "Skriv vad det gäller, så hjälper jag dig.",
+    "en": "I can only read written text, not pictures, stickers or voice messages. "
+    "Please write what you need, and I will help.",
+}
 INVALID_PARAMETER = 100
 """The Send API's code for a message it cannot take (e.g. a template it rejects)."""
 
@@ -362,8 +371,14 @@ class MessengerInput(InputChannel):
     ) -> None:
         assert self.graph is not None
         output = MessengerOutput(self.graph)
-        await output.sender_action(incoming.sender_id, "typing_on")
         locale = await self.graph.locale(incoming.sender_id)
+        if incoming.kind == "attachment":
+            language = (locale or "fi").split("_")[0]
+            await output.send_response(
+                incoming.sender_id, {"text": ONLY_TEXT.get(language, ONLY_TEXT["fi"])}
+            )
+            return
+        await output.sender_action(incoming.sender_id, "typing_on")
         await on_new_message(
             UserMessage(
                 incoming.text,

@@ -49,16 +49,22 @@ _BREAKS = (
 
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
     """``text`` in parts of at most ``limit`` characters, broken where a reader would break it."""
-    text = text.strip()
-    if len(text) <= limit:
-        return [text] if text else []
-    window = text[: limit + 1]
-    for pattern in _BREAKS:
-        ends = [m for m in pattern.finditer(window) if 0 < m.start() <= limit]
-        if ends and ends[-1].start() >= limit // 3:
-            last = ends[-1]
-            return [text[: last.start()].rstrip(), *split_text(text[last.end() :], limit)]
-    return [text[:limit], *split_text(text[limit:], limit)]
+    parts: list[str] = []
+    rest = text.strip()
+    while len(rest) > limit:
+        window = rest[: limit + 1]
+        cut = None
+        for pattern in _BREAKS:
+            ends = [m for m in pattern.finditer(window) if 0 < m.start() <= limit]
+            if ends and ends[-1].start() >= limit // 3:
+                cut = (ends[-1].start(), ends[-1].end())
+                break
+        start, end = cut or (limit, limit)
+        parts.append(rest[:start].rstrip())
+        rest = rest[end:].lstrip()
+    if rest:
+        parts.append(rest)
+    return parts
 
 
 def quick_replies(buttons: list[dict[str, Any]]) -> list[dict[str, str]]:
@@ -79,6 +85,8 @@ def quick_replies(buttons: list[dict[str, Any]]) -> list[dict[str, str]]:
 
 def phone_number(raw: str) -> str | None:
     """A Finnish or international number as ``+358…`` (the call button needs that form)."""
+    if any(c.isdigit() and not c.isascii() for c in raw):
+        return None  # digits of other scripts: not a number the platform can call
     digits = "".join(c for c in raw if c.isdigit())
     if raw.strip().startswith("+"):
         number = "+" + digits
@@ -93,21 +101,31 @@ def phone_number(raw: str) -> str | None:
     return number if 8 <= len(number) - 1 <= 15 else None
 
 
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:(?!\d)")
+
+
 def web_url(raw: str) -> str | None:
     """An address a web button may open: http(s) with a host, nothing else."""
     raw = raw.strip()
     if not raw:
         return None
     if "://" not in raw:
+        if _SCHEME.match(raw):  # javascript:, tel:, mailto: … (a port number is not a scheme)
+            return None
         raw = "https://" + raw
-    parts = urlsplit(raw)
+    try:
+        parts = urlsplit(raw)
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:  # an unbalanced bracket, a bad port
+        return None
     return raw if parts.scheme in ("http", "https") and parts.netloc and len(raw) <= 2000 else None
 
 
 def _element(card: dict[str, Any], labels: dict[str, str]) -> dict[str, Any]:
     name = str(card.get("name") or "")
-    if card.get("demo"):
-        name = f"{name} ({labels['demo']})"
+    if card.get("demo"):  # the label stays, however long the name
+        label = f" ({labels['demo']})"
+        name = shorten(name, max(MAX_ELEMENT_TITLE - len(label), 10)) + label
     lines = [
         " – ".join(
             x for x in (str(card.get("address") or ""), str(card.get("distance_text") or "")) if x

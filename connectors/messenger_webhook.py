@@ -22,7 +22,7 @@ SIGNATURE_HEADER = "X-Hub-Signature-256"
 MAX_TEXT = 2000
 """Longer messages are cut here before understanding: the platform's own limit for text."""
 
-Kind = Literal["text", "quick_reply", "postback"]
+Kind = Literal["text", "quick_reply", "postback", "attachment"]
 
 
 def signature_valid(body: bytes, header: str | None, app_secret: str) -> bool:
@@ -68,7 +68,8 @@ class Incoming:
     page_id: str
     kind: Kind
     text: str
-    """What goes to the bot: the text written, or the payload of the reply or button."""
+    """What goes to the bot: the text written, or the payload of the reply or button
+    (for an attachment, its type: the bot does not get it)."""
     message_id: str
     """The platform's id of the message; a redelivery carries the same one."""
     timestamp: int
@@ -187,9 +188,16 @@ def _event(event: Any) -> Incoming | None:
         if payload is not None:
             return Incoming(sender, page, "quick_reply", payload, mid, timestamp)
         text = _text(message.get("text"))
-        if text is None:
-            return None  # a sticker, a photo, a file: nothing the bot can read
-        return Incoming(sender, page, "text", text, mid, timestamp)
+        if text is not None:
+            return Incoming(sender, page, "text", text, mid, timestamp)
+        attachments = message.get("attachments")
+        if isinstance(attachments, list) and attachments:
+            # A photo, a sticker, a voice message: the person is told the bot reads only text.
+            first = attachments[0] if isinstance(attachments[0], dict) else {}
+            kind = first.get("type") if isinstance(first.get("type"), str) else ""
+            label = kind if kind.isascii() and kind.isalpha() and len(kind) <= 20 else "file"
+            return Incoming(sender, page, "attachment", label, mid, timestamp)
+        return None
     if isinstance(postback, dict):
         if sender is None or page is None:
             raise _Malformed("a postback needs sender and recipient ids")

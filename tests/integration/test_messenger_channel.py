@@ -21,7 +21,7 @@ from rasa.core.channels.channel import UserMessage
 from sanic import Sanic
 
 from connectors.graph_api import GraphApi, GraphApiError, RetryPolicy
-from connectors.messenger import MessengerConfig, MessengerInput, MessengerOutput
+from connectors.messenger import ONLY_TEXT, MessengerConfig, MessengerInput, MessengerOutput
 from connectors.messenger_webhook import SIGNATURE_HEADER, sign
 from tests.fake_graph_api import PAGE_ID, FakeGraphApi
 
@@ -423,9 +423,22 @@ async def test_when_retries_run_out_the_failure_is_logged_and_counted(
     assert len(server.graph.refused) == 4
     retried = [r for r in caplog.records if "retrying" in r.getMessage()]
     assert len(retried) == 3
-    assert any(r.levelno == logging.ERROR and "not delivered" in r.getMessage() for r in caplog.records)
+    assert any(
+        r.levelno == logging.ERROR and "not delivered" in r.getMessage() for r in caplog.records
+    )
     async with server.http.get(f"{server.url}/") as health:
         assert await health.json() == {"status": "ok", "sent": 2, "failed": 1}  # typing on and off
     # The next message goes through: nothing is stuck.
     await server.post(delivery([message_event("1001", "uudestaan", "m-y")]))
     assert server.graph.texts_to("1001") == ["echo: uudestaan"]
+
+
+async def test_a_photo_or_sticker_gets_a_note_in_the_persons_language_and_the_bot_is_not_asked(
+    server: Server,
+) -> None:
+    photo = {**message_event("1002", "", "m-photo"), "message": {
+        "mid": "m-photo", "attachments": [{"type": "image", "payload": {"url": "https://x.example/p.jpg"}}],
+    }}  # fmt: skip
+    assert (await server.post(delivery([photo]))).status == 200
+    assert server.graph.texts_to("1002") == [ONLY_TEXT["sv"]]
+    assert server.bot.received == []

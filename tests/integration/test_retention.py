@@ -79,3 +79,14 @@ async def test_old_conversations_go_and_old_requests_keep_only_what_reports_coun
 
     again = apply_retention(database.engine, sessions, 30, now=NOW)
     assert (again.conversations, again.requests_anonymised, again.held_contacts) == (0, 0, 0)
+
+
+def test_the_cli_counts_first_and_refuses_nonsense(database, cli):
+    events = ConversationEvents(make_session_factory(database.engine))
+    events.append("long-ago", "user", "hei", NOW.timestamp() - 400 * DAY)
+    code, out, _ = cli(database.url, "retention", "apply", "--days", "365", "--dry-run")
+    assert code == 0 and "1 conversations would be deleted (1 messages" in out
+    code, out, _ = cli(database.url, "retention", "apply", "--days", "365")
+    assert code == 0 and "1 conversations were deleted" in out
+    code, _, err = cli(database.url, "retention", "apply", "--days", "0")
+    assert code == 1 and "--days must be at least 1" in err
