@@ -157,12 +157,13 @@ class ActionRecommendProviders(Action):
         response = await asyncio.to_thread(
             find, tracker, svc, _search_topics(tracker), form, language, PAGE
         )
+        outcome = SlotSet("search_outcome", search_outcome(tracker, svc, topics, form, response))
         if response is None or not response.results:
             dispatcher.utter_message(response="utter_no_results")
-            return [*events, SlotSet("results_shown", 0)]
+            return [*events, SlotSet("results_shown", 0), outcome]
         show(dispatcher, response, svc, language, tracker)
         dispatcher.utter_message(response="utter_whats_next")
-        return [*events, SlotSet("results_shown", len(response.results))]
+        return [*events, SlotSet("results_shown", len(response.results)), outcome]
 
 
 class ActionShowMore(Action):
@@ -201,6 +202,37 @@ class ActionShowMore(Action):
         )
         dispatcher.utter_message(response="utter_whats_next")
         return [SlotSet("results_shown", shown + len(more))]
+
+
+def search_outcome(
+    tracker: Tracker,
+    svc: Services,
+    topics: list[str],
+    form: str | None,
+    response: SearchResponse | None,
+) -> dict[str, Any]:
+    """What the reports need to know of a search (``bot/analytics.py``): no personal data."""
+    place = response.municipality if response else None
+    if place is None and tracker.get_slot("municipality"):
+        try:
+            place = svc.gazetteer.municipality(str(tracker.get_slot("municipality")))
+        except UnknownPlaceError:
+            place = None
+    results = response.results if response else []
+    in_person = [
+        r.distance_km for r in results if r.kind == "in_person" and r.distance_km is not None
+    ]
+    wanted = tracker.get_slot("service_language") or conversation_language(tracker)
+    return {
+        "topics": [t for t in topics if t in vocab.TOPICS],
+        "municipality": place.code if place else None,
+        "region": place.region_code if place else None,
+        "language": wanted if wanted in vocab.LANGUAGES else None,
+        "form": form or "any",
+        "results": len(results),
+        "nearest_km": round(min(in_person), 1) if in_person else None,
+        "language_relaxed": bool(response and response.query.get("language_relaxed")),
+    }
 
 
 def find(

@@ -3,8 +3,9 @@
 Configured in ``endpoints.yml`` (``type: connectors.event_store.DatabaseEventBroker``).
 The Rasa server publishes each new tracker event here; user and bot messages
 (workers' messages included) are stored redacted in ``conversation_events``, from
-where the handoff console reads them live. Anything else is ignored. A failing
-write is logged and never breaks the conversation.
+where the handoff console reads them live; what the reports count (languages,
+needs, searches: ``bot.analytics.facts_of``) goes to ``analytics_events``. Anything
+else is ignored. A failing write is logged and never breaks the conversation.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from rasa.core.brokers.broker import EventBroker
 from rasa.utils.endpoints import EndpointConfig
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.analytics import facts_of, record_facts
 from bot.db.engine import make_engine, make_session_factory
 from bot.handoff.events import ConversationEvents, message_from_rasa_event
 from bot.privacy import redact_pii
@@ -29,7 +31,8 @@ class DatabaseEventBroker(EventBroker):
 
     def __init__(self, url: str) -> None:
         self._engine = make_engine(url)
-        self.events = ConversationEvents(make_session_factory(self._engine))
+        self._sessions = make_session_factory(self._engine)
+        self.events = ConversationEvents(self._sessions)
 
     @classmethod
     async def from_endpoint_config(
@@ -42,6 +45,10 @@ class DatabaseEventBroker(EventBroker):
         return cls(str(broker_config.url))
 
     def publish(self, event: dict[str, Any]) -> None:
+        try:
+            record_facts(self._sessions, facts_of(event))
+        except SQLAlchemyError:
+            log.exception("could not store a report fact")
         message = message_from_rasa_event(event)
         if message is None:
             return

@@ -221,6 +221,25 @@ class ConversationEventRow(Base):
     __table_args__ = (Index("ix_conversation_events_conversation_id_id", "conversation_id", "id"),)
 
 
+class AnalyticsEventRow(Base):
+    """One fact for the reports: a message, the language, a need, a search (migration 0008)."""
+
+    __tablename__ = "analytics_events"
+
+    id: Mapped[int] = Column(Integer, primary_key=True, autoincrement=True)
+    conversation_key: Mapped[str] = Column(String(32), nullable=False)
+    kind: Mapped[str] = Column(String(12), nullable=False)
+    timestamp: Mapped[float] = Column(Float, nullable=False, index=True)
+    language: Mapped[str | None] = Column(String(2))
+    topic: Mapped[str | None] = Column(String(30))
+    municipality_code: Mapped[str | None] = Column(String(3))
+    region_code: Mapped[str | None] = Column(String(2))
+    support_form: Mapped[str | None] = Column(String(12))
+    results: Mapped[int | None] = Column(Integer)
+    nearest_km: Mapped[float | None] = Column(Float)
+    language_relaxed: Mapped[bool | None] = Column(Boolean)
+
+
 class HeldContactRow(Base):
     """A call-back contact waiting for the person's consent (migration 0007 says why)."""
 
