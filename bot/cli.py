@@ -361,6 +361,65 @@ def cmd_retention_apply(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.analytics import DIMENSIONS, ReportFilter, build_report, to_csv, totals
+
+    today = dt.datetime.now(ZoneInfo(settings.timezone)).date()
+    until = args.until or today
+    since = args.since or until - dt.timedelta(days=27)
+    if since > until:
+        raise CliError("--since is after --until")
+    regions = None
+    if args.region:
+        gazetteer = Gazetteer.from_dir(settings.gazetteer_dir)
+        try:
+            regions = frozenset(gazetteer.region(name).code for name in _codes(args.region))
+        except UnknownPlaceError as exc:
+            raise CliError(str(exc)) from None
+    by = _codes(args.by)
+    if unknown := [d for d in by if d not in DIMENSIONS]:
+        raise CliError(f"--by {','.join(unknown)}: choose from {', '.join(DIMENSIONS)}")
+    engine = _require_schema(settings)
+    try:
+        rows = build_report(
+            make_session_factory(engine),
+            ReportFilter(since, until, regions, args.unmet_km),
+            settings.timezone,
+        )
+    finally:
+        engine.dispose()
+    if args.csv:
+        text = to_csv(rows)
+        if args.csv == "-":
+            sys.stdout.write(text)
+        else:
+            Path(args.csv).write_text(text, encoding="utf-8")
+            print(f"{len(rows)} rows written to {args.csv}", file=sys.stderr)
+        return 0
+    columns = ["conversations", "needs", "recommendations", "unmet", "unmet_distance",
+               "unmet_language", "unmet_none", "handoffs", "callbacks"]  # fmt: skip
+    print(f"{since} – {until}, by {', '.join(by)} (unmet: nothing, none in the language, or "
+          f"in person farther than {args.unmet_km:g} km)")  # fmt: skip
+    table = totals(rows, by)
+    header = [*by, *columns]
+    widths = [max(len(h), *(len(str(t[h]) or "–") for t in table)) for h in header]
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
+    for total in table:
+        print(
+            "  ".join((str(total[h]) or "–").ljust(w) for h, w in zip(header, widths, strict=True))
+        )
+    if not table:
+        print("(nothing in this period)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="digituki",
@@ -461,6 +520,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add.add_argument("--capacity", type=int, default=3, help="concurrent chats (default 3)")
     add.set_defaults(handler=cmd_agents_add)
+
+    report = groups.add_parser(
+        "report",
+        help="need and supply: conversations, needs, unmet needs, handoffs",
+        description="Counts from the conversation event stream (nothing anyone wrote) per week, "
+        "region, municipality, topic, language and support form. Without --csv, prints totals "
+        "--by the dimensions given.",
+    )
+    report.add_argument("--since", type=_date, help="first day (default: four weeks back)")
+    report.add_argument("--until", type=_date, help="last day, inclusive (default: today)")
+    report.add_argument("--region", default="", help="comma-separated region names or codes")
+    report.add_argument(
+        "--by", default="region,language", help="dimensions of the totals (default region,language)"
+    )
+    report.add_argument(
+        "--unmet-km", type=float, default=30.0, help="in-person help farther is unmet (default 30)"
+    )
+    report.add_argument("--csv", metavar="FILE", help="write every row as CSV ('-' for stdout)")
+    report.set_defaults(handler=cmd_report)
 
     retention = groups.add_parser("retention", help="delete or anonymise old conversations")
     retention_commands = retention.add_subparsers(

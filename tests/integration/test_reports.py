@@ -144,3 +144,31 @@ def test_the_report_counts_needs_recommendations_unmet_needs_and_handoffs(databa
     lines = to_csv(rows).splitlines()
     assert lines[0].startswith("week,region,municipality,topic,language,support_form,conversations")
     assert len(lines) == len(rows) + 1
+
+
+def test_the_report_command_prints_totals_and_writes_csv(database, cli, tmp_path):
+    broker = DatabaseEventBroker(database.url)
+    for events in SCRIPT:
+        for event in events:
+            broker.publish(event)
+    args = ("report", "--since", "2026-11-23", "--until", "2026-11-29")
+    code, out, _ = cli(database.url, *args)
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[1].split()[:5] == [
+        "region",
+        "language",
+        "conversations",
+        "needs",
+        "recommendations",
+    ]
+    assert ["15", "sv", "2", "2", "0", "2", "1", "1", "0", "0", "0"] in [
+        line.split() for line in lines
+    ]
+    code, out, _ = cli(database.url, *args, "--region", "Pohjanmaa", "--by", "topic")
+    assert code == 0 and "banking" in out and "smartphone" not in out
+    target = tmp_path / "report.csv"
+    code, _, err = cli(database.url, *args, "--csv", str(target))
+    assert code == 0 and target.read_text().startswith("week,region,") and "rows written" in err
+    code, _, err = cli(database.url, *args, "--by", "colour")
+    assert code == 1 and "choose from week, region" in err
