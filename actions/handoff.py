@@ -33,7 +33,7 @@ def _reason(tracker: Tracker) -> str:
     """Why the person is asking: on their own, or answering the bot's offer of a person."""
     for event in reversed(tracker.events):
         if event.get("event") == "bot":
-            return OFFERS.get((event.get("metadata") or {}).get("utter_action"), "asked")
+            return OFFERS.get(str((event.get("metadata") or {}).get("utter_action")), "asked")
     return "asked"
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -248,6 +249,10 @@ class MessengerInput(InputChannel):
                 "the Messenger channel needs "
                 + ", ".join(_SETTING_NAMES[k] for k in missing)
                 + " as well"
+            )
+        if not re.fullmatch(r"v\d{1,3}\.\d{1,2}", values["graph_api_version"]):
+            raise ConfigError(
+                f"graph_api_version {values['graph_api_version']!r}: expected one like v24.0"
             )
         parts = urlsplit(values["graph_api_url"])
         if parts.scheme not in ("http", "https") or not parts.netloc:

@@ -168,7 +168,10 @@ def generic_template(custom: dict[str, Any]) -> dict[str, Any] | None:
     cards = custom.get("cards")
     if custom.get("type") != "provider_cards" or not isinstance(cards, list):
         return None
-    labels = {**_FALLBACK_LABELS, **{k: str(v) for k, v in (custom.get("labels") or {}).items()}}
+    given = custom.get("labels")
+    labels = dict(_FALLBACK_LABELS)
+    if isinstance(given, dict):
+        labels.update({str(k): str(v) for k, v in given.items() if v})
     elements = [_element(card, labels) for card in cards[:MAX_ELEMENTS] if isinstance(card, dict)]
     if not elements:
         return None

@@ -35,7 +35,8 @@ def signature_valid(body: bytes, header: str | None, app_secret: str) -> bool:
     scheme, _, given = header.strip().partition("=")
     if scheme.lower() != "sha256":
         return False
-    expected = hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest().encode()
+    key = app_secret.encode("utf-8", "surrogateescape")  # as the environment gave it
+    expected = hmac.new(key, body, hashlib.sha256).hexdigest().encode()
     return hmac.compare_digest(expected, given.strip().lower().encode("utf-8", "replace"))
 
 
@@ -50,7 +51,9 @@ def verification_challenge(params: Mapping[str, str], verify_token: str) -> str 
     if (
         params.get("hub.mode") != "subscribe"
         or not verify_token
-        or not hmac.compare_digest(given.encode("utf-8", "replace"), verify_token.encode())
+        or not hmac.compare_digest(
+            given.encode("utf-8", "replace"), verify_token.encode("utf-8", "surrogateescape")
+        )
     ):
         return None
     challenge = params.get("hub.challenge") or ""
@@ -94,7 +97,7 @@ def _id(value: Any) -> str | None:
     """A platform id: digits in a string (or a number), nothing else."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int) and value >= 0:
+    if isinstance(value, int) and 0 <= value < 10**40:
         return str(value)
     if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 40:
         return value
@@ -160,6 +163,17 @@ class _Malformed(Exception):
     pass
 
 
+def _mid(value: Any) -> str | None:
+    """The platform's message id: a short string that is valid text."""
+    if not isinstance(value, str) or not value or len(value) > 300:
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        return None
+    return value
+
+
 def _event(event: Any) -> Incoming | None:
     """One ``messaging`` event as a message, ``None`` for what we do not answer."""
     if not isinstance(event, dict):
@@ -180,8 +194,8 @@ def _event(event: Any) -> Incoming | None:
             return None  # our own message, or one a Page admin wrote in the inbox
         if sender is None or page is None:
             raise _Malformed("a message needs sender and recipient ids")
-        mid = message.get("mid")
-        if not isinstance(mid, str) or not mid or len(mid) > 300:
+        mid = _mid(message.get("mid"))
+        if mid is None:
             raise _Malformed("a message needs its mid")
         quick = message.get("quick_reply")
         payload = _text(quick.get("payload")) if isinstance(quick, dict) else None
@@ -194,8 +208,9 @@ def _event(event: Any) -> Incoming | None:
         if isinstance(attachments, list) and attachments:
             # A photo, a sticker, a voice message: the person is told the bot reads only text.
             first = attachments[0] if isinstance(attachments[0], dict) else {}
-            kind = first.get("type") if isinstance(first.get("type"), str) else ""
-            label = kind if kind.isascii() and kind.isalpha() and len(kind) <= 20 else "file"
+            kind = first.get("type")
+            good = isinstance(kind, str) and kind.isascii() and kind.isalpha() and len(kind) <= 20
+            label = kind if good and isinstance(kind, str) else "file"
             return Incoming(sender, page, "attachment", label, mid, timestamp)
         return None
     if isinstance(postback, dict):
@@ -207,8 +222,8 @@ def _event(event: Any) -> Incoming | None:
         text = payload if payload and payload.startswith("/") else title or payload
         if text is None:
             raise _Malformed("a postback needs a payload or a title")
-        mid = postback.get("mid")
-        if not isinstance(mid, str) or not mid or len(mid) > 300:
+        mid = _mid(postback.get("mid"))
+        if mid is None:
             mid = f"postback:{sender}:{timestamp}:{hashlib.sha256(text.encode()).hexdigest()[:16]}"
         return Incoming(sender, page, "postback", text, mid, timestamp)
     # delivery, read, reaction, referral, optin, account_linking …

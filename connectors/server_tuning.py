@@ -44,6 +44,6 @@ def validate_action_responses_with_a_compiled_schema() -> None:
             raise
         return True
 
-    RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
+    RemoteAction._validate_action_result = _validate_action_result
     _installed = True
     log.debug("action server responses are validated with a compiled schema")

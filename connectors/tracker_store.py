@@ -23,6 +23,7 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db.engine import make_engine
@@ -44,7 +45,7 @@ class DatabaseTrackerStore(SQLTrackerStore):
         # Rasa's constructor creates its table (it takes a full URL as the host).
         super().__init__(domain=domain, host=host, event_broker=event_broker, **kwargs)
         self.engine.dispose()
-        self.engine = make_engine(host)
+        self.engine: Engine = make_engine(host)
         self.sessionmaker = sessionmaker(bind=self.engine)
 
     def _additional_events(

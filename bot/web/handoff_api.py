@@ -10,9 +10,7 @@ the OpenAPI document is built from that list, so it cannot drift.
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
 from aiohttp import web
@@ -21,6 +19,16 @@ from bot.handoff import Agent, HandoffRequest, QueueError
 from bot.handoff.queue import OUTCOMES
 from bot.handoff.rasa_client import RasaUnavailableError
 from bot.handoff.sessions import csrf_matches
+from bot.web.api_common import (
+    AGENT_KEY,
+    CSRF_KEY,
+    Endpoint,
+    Handler,
+    error_response,
+    json_response,
+    object_schema,
+    read_json,
+)
 from bot.web.handoff_views import OVERSEERS, message_view, request_view
 from bot.web.keys import (
     AGENTS,
@@ -40,21 +48,6 @@ STAFF = ("worker", "coordinator", "admin")
 
 MAX_MESSAGE = 2000
 MAX_NOTES = 4000
-AGENT_KEY = "digituki.agent"
-"""Where the checked account is kept on the request (aiohttp 3.9 has no typed request keys)."""
-CSRF_KEY = "digituki.csrf"
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def _json(data: Any, status: int = 200) -> web.Response:
-    return web.json_response(
-        data, status=status, dumps=lambda v: json.dumps(v, ensure_ascii=False, default=str)
-    )
-
-
-def _error(status: int, code: str, message: str) -> web.Response:
-    return _json({"error": code, "message": message}, status)
 
 
 def _agent_json(agent: Agent) -> dict[str, Any]:
@@ -82,40 +75,20 @@ def is_https(request: web.Request) -> bool:
     return request.app[SETTINGS].trust_proxy and proto == "https"
 
 
-def _bad_body(message: str) -> web.HTTPBadRequest:
-    return web.HTTPBadRequest(
-        text=json.dumps({"error": "bad_json", "message": message}),
-        content_type="application/json",
-    )
-
-
-async def _body(request: web.Request) -> dict[str, Any]:
-    """The request's JSON object; anything else is a 400 with a JSON error."""
-    try:
-        body = await request.json()
-        # Lone surrogates ("\ud800") parse as JSON but are not text any database can store.
-        json.dumps(body, ensure_ascii=False).encode("utf-8")
-    except (ValueError, LookupError):  # bad JSON or encoding, unknown charset
-        raise _bad_body("the body must be a JSON object in UTF-8") from None
-    if not isinstance(body, dict):
-        raise _bad_body("the body must be a JSON object")
-    return body
-
-
 # --- handlers -------------------------------------------------------------------------
 
 
 async def login(request: web.Request) -> web.Response:
-    body = await _body(request)
+    body = await read_json(request)
     username, password = body.get("username"), body.get("password")
     if not isinstance(username, str) or not isinstance(password, str):
-        return _error(400, "bad_request", "username and password are required")
+        return error_response(400, "bad_request", "username and password are required")
     if len(username) > 200 or len(password) > 1000:
-        return _error(401, "bad_credentials", "wrong username or password")
+        return error_response(401, "bad_credentials", "wrong username or password")
     throttle, address = request.app[LOGIN_THROTTLE], client_address(request)
     wait = throttle.retry_after(username, address)
     if wait:
-        response = _error(
+        response = error_response(
             429, "too_many_attempts", f"too many failed logins; try again in {wait} s"
         )
         response.headers["Retry-After"] = str(wait)
@@ -123,10 +96,10 @@ async def login(request: web.Request) -> web.Response:
     agent = await asyncio.to_thread(request.app[AGENTS].authenticate, username, password)
     if agent is None:
         throttle.failed(username, address)
-        return _error(401, "bad_credentials", "wrong username or password")
+        return error_response(401, "bad_credentials", "wrong username or password")
     throttle.succeeded(username)
     token, csrf = await asyncio.to_thread(request.app[CONSOLE_SESSIONS].open, agent)
-    response = _json({"agent": _agent_json(agent), "csrf_token": csrf})
+    response = json_response({"agent": _agent_json(agent), "csrf_token": csrf})
     response.set_cookie(
         COOKIE,
         token,
@@ -148,32 +121,32 @@ async def logout(request: web.Request) -> web.Response:
 
 async def me(request: web.Request) -> web.Response:
     """The account, and the session's CSRF token (a reloaded console page needs it again)."""
-    return _json({**_agent_json(request[AGENT_KEY]), "csrf_token": request[CSRF_KEY]})
+    return json_response({**_agent_json(request[AGENT_KEY]), "csrf_token": request[CSRF_KEY]})
 
 
 async def set_availability(request: web.Request) -> web.Response:
-    body = await _body(request)
+    body = await read_json(request)
     if not isinstance(body.get("available"), bool):
-        return _error(400, "bad_request", "available must be true or false")
+        return error_response(400, "bad_request", "available must be true or false")
     agent = request[AGENT_KEY]
     await asyncio.to_thread(request.app[AGENTS].set_available, agent.id, body["available"])
     request.app[HUB].queue_changed()
-    return _json({"available": body["available"]})
+    return json_response({"available": body["available"]})
 
 
 async def queue(request: web.Request) -> web.Response:
     waiting = await asyncio.to_thread(request.app[QUEUE].waiting_for, request[AGENT_KEY])
-    return _json({"waiting": [_view(request, r) for r in waiting]})
+    return json_response({"waiting": [_view(request, r) for r in waiting]})
 
 
 async def mine(request: web.Request) -> web.Response:
     active = await asyncio.to_thread(request.app[QUEUE].active_of, request[AGENT_KEY])
-    return _json({"active": [_view(request, r) for r in active]})
+    return json_response({"active": [_view(request, r) for r in active]})
 
 
 async def callbacks(request: web.Request) -> web.Response:
     found = await asyncio.to_thread(request.app[QUEUE].callbacks_for, request[AGENT_KEY])
-    return _json({"callbacks": [_view(request, r) for r in found]})
+    return json_response({"callbacks": [_view(request, r) for r in found]})
 
 
 async def claim(request: web.Request) -> web.Response:
@@ -185,10 +158,10 @@ async def claim(request: web.Request) -> web.Response:
         try:
             await request.app[RASA].pause(taken.conversation_id)  # the worker answers now
         except RasaUnavailableError as error:
-            return _error(
+            return error_response(
                 502, "rasa_unavailable", f"claimed, but the bot could not be paused: {error}"
             )
-    return _json(_view(request, taken))
+    return json_response(_view(request, taken))
 
 
 async def hand_back(request: web.Request) -> web.Response:
@@ -200,7 +173,7 @@ async def hand_back(request: web.Request) -> web.Response:
         try:
             await request.app[RASA].resume(found.conversation_id)
         except RasaUnavailableError as error:
-            return _error(
+            return error_response(
                 502, "rasa_unavailable", f"handed back, but the bot did not answer: {error}"
             )
     return web.Response(status=204)
@@ -216,10 +189,10 @@ async def _own_active(request: web.Request) -> HandoffRequest:
 
 
 async def send_message(request: web.Request) -> web.Response:
-    body = await _body(request)
+    body = await read_json(request)
     text = body.get("text")
     if not isinstance(text, str) or not text.strip() or len(text) > MAX_MESSAGE:
-        return _error(400, "bad_request", f"text is 1–{MAX_MESSAGE} characters")
+        return error_response(400, "bad_request", f"text is 1–{MAX_MESSAGE} characters")
     handoff = await _own_active(request)
     agent = request[AGENT_KEY]
     try:
@@ -227,7 +200,7 @@ async def send_message(request: web.Request) -> web.Response:
             handoff.conversation_id, text.strip(), agent.display_name
         )
     except RasaUnavailableError as error:
-        return _error(502, "rasa_unavailable", f"not delivered, try again: {error}")
+        return error_response(502, "rasa_unavailable", f"not delivered, try again: {error}")
     return web.Response(status=204)
 
 
@@ -238,14 +211,18 @@ async def transcript(request: web.Request) -> web.Response:
     if found is None or (found.claimed_by != agent.id and agent.role not in OVERSEERS):
         raise QueueError("not_yours", "the transcript is for the worker who has the chat")
     lines = await asyncio.to_thread(request.app[EVENTS].of_conversation, found.conversation_id)
-    return _json({"request": _view(request, found), "messages": [message_view(e) for e in lines]})
+    return json_response(
+        {"request": _view(request, found), "messages": [message_view(e) for e in lines]}
+    )
 
 
 async def notes(request: web.Request) -> web.Response:
-    body = await _body(request)
+    body = await read_json(request)
     text = body.get("notes")
     if not isinstance(text, str) or len(text) > MAX_NOTES:
-        return _error(400, "bad_request", f"notes are text of at most {MAX_NOTES} characters")
+        return error_response(
+            400, "bad_request", f"notes are text of at most {MAX_NOTES} characters"
+        )
     await asyncio.to_thread(
         request.app[QUEUE].set_notes, request[AGENT_KEY], request.match_info["request_id"], text
     )
@@ -253,12 +230,16 @@ async def notes(request: web.Request) -> web.Response:
 
 
 async def close(request: web.Request) -> web.Response:
-    body = await _body(request)
+    body = await read_json(request)
     outcome, notes = body.get("outcome"), body.get("notes")
     if not isinstance(outcome, str) or (notes is not None and not isinstance(notes, str)):
-        return _error(400, "bad_request", f"outcome is one of {', '.join(OUTCOMES)}; notes is text")
+        return error_response(
+            400, "bad_request", f"outcome is one of {', '.join(OUTCOMES)}; notes is text"
+        )
     if notes is not None and len(notes) > MAX_NOTES:
-        return _error(400, "bad_request", f"notes are text of at most {MAX_NOTES} characters")
+        return error_response(
+            400, "bad_request", f"notes are text of at most {MAX_NOTES} characters"
+        )
     await asyncio.to_thread(
         request.app[QUEUE].close,
         request[AGENT_KEY],
@@ -272,7 +253,7 @@ async def close(request: web.Request) -> web.Response:
 
 async def all_requests(request: web.Request) -> web.Response:
     found = await asyncio.to_thread(request.app[QUEUE].recent)
-    return _json({"requests": [_view(request, r) for r in found]})
+    return json_response({"requests": [_view(request, r) for r in found]})
 
 
 async def socket(request: web.Request) -> web.StreamResponse:
@@ -283,31 +264,18 @@ async def socket(request: web.Request) -> web.StreamResponse:
 # --- the table of endpoints -------------------------------------------------------------
 
 
-def _object(required: tuple[str, ...], **properties: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "object", "required": list(required), "properties": properties}
-
-
 _TEXT = {"type": "string"}
-LOGIN_BODY = _object(("username", "password"), username=_TEXT, password=_TEXT)
-AVAILABILITY_BODY = _object(("available",), available={"type": "boolean"})
-MESSAGE_BODY = _object(("text",), text={"type": "string", "minLength": 1, "maxLength": MAX_MESSAGE})
-NOTES_BODY = _object(("notes",), notes={"type": "string", "maxLength": MAX_NOTES})
-CLOSE_BODY = _object(
+LOGIN_BODY = object_schema(("username", "password"), username=_TEXT, password=_TEXT)
+AVAILABILITY_BODY = object_schema(("available",), available={"type": "boolean"})
+MESSAGE_BODY = object_schema(
+    ("text",), text={"type": "string", "minLength": 1, "maxLength": MAX_MESSAGE}
+)
+NOTES_BODY = object_schema(("notes",), notes={"type": "string", "maxLength": MAX_NOTES})
+CLOSE_BODY = object_schema(
     ("outcome",),
     outcome={"type": "string", "enum": list(OUTCOMES)},
     notes={"type": "string", "maxLength": MAX_NOTES},
 )
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    method: str
-    path: str
-    handler: Handler
-    summary: str
-    roles: tuple[str, ...] | None  # None: no login needed
-    changes_state: bool
-    body: dict[str, Any] | None = None  # JSON schema of the request body
 
 
 REQUEST = "/api/v1/handoff/requests/{request_id}"
@@ -339,18 +307,18 @@ def _guarded(endpoint: Endpoint) -> Handler:
                 request.app[CONSOLE_SESSIONS].find, request.cookies.get(COOKIE)
             )
             if found is None:
-                return _error(401, "not_logged_in", "log in first")
+                return error_response(401, "not_logged_in", "log in first")
             agent, csrf = found
             if agent.role not in endpoint.roles:
-                return _error(403, "wrong_role", "your role may not do this")
+                return error_response(403, "wrong_role", "your role may not do this")
             if endpoint.changes_state and not csrf_matches(csrf, request.headers.get(CSRF_HEADER)):
-                return _error(403, "csrf", f"missing or wrong {CSRF_HEADER} header")
+                return error_response(403, "csrf", f"missing or wrong {CSRF_HEADER} header")
             request[AGENT_KEY] = agent
             request[CSRF_KEY] = csrf
         try:
             return await endpoint.handler(request)
         except QueueError as error:
-            return _error(409, error.code, str(error))
+            return error_response(409, error.code, str(error))
 
     return guarded
 
@@ -391,7 +359,7 @@ async def openapi(request: web.Request) -> web.Response:
         if endpoint.handler in (claim, hand_back, send_message):
             operation["responses"]["502"] = {"description": "The Rasa server did not answer"}
         paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = operation
-    return _json(
+    return json_response(
         {
             "openapi": "3.0.3",
             "info": {"title": "Digituki handoff API", "version": "1"},
