@@ -59,3 +59,4 @@ class Endpoint:
     roles: tuple[str, ...] | None  # None: no login needed
     changes_state: bool
     body: dict[str, Any] | None = None  # JSON schema of the request body
+    query: tuple[dict[str, Any], ...] = ()  # OpenAPI query parameters

@@ -19,6 +19,7 @@ from bot.handoff import Agent, HandoffRequest, QueueError
 from bot.handoff.queue import OUTCOMES
 from bot.handoff.rasa_client import RasaUnavailableError
 from bot.handoff.sessions import csrf_matches
+from bot.web import reports_api
 from bot.web.api_common import (
     AGENT_KEY,
     CSRF_KEY,
@@ -295,6 +296,8 @@ ENDPOINTS = (
     Endpoint("GET", f"{REQUEST}/transcript", transcript, "The conversation so far", STAFF, False),
     Endpoint("GET", "/api/v1/handoff/requests", all_requests, "Recent requests in every state", OVERSEERS, False),
     Endpoint("GET", "/api/v1/console/socket", socket, "WebSocket of live updates (queue, messages of my chats)", STAFF, False),
+    Endpoint("GET", "/api/v1/reports", reports_api.reports, "Need and supply in my regions: rows and totals", OVERSEERS, False, None, tuple(reports_api.QUERY)),
+    Endpoint("GET", "/api/v1/reports.csv", reports_api.reports_csv, "The report's rows as CSV", OVERSEERS, False, None, tuple(reports_api.QUERY)),
 )  # fmt: skip
 
 
@@ -346,6 +349,9 @@ async def openapi(request: web.Request) -> web.Response:
             operation["parameters"] = [
                 {"name": "request_id", "in": "path", "required": True, "schema": {"type": "string"}}
             ]
+        if endpoint.query:
+            operation["parameters"] = list(endpoint.query)
+            operation["responses"]["400"] = {"description": "Bad query parameter"}
         if endpoint.body is not None:
             operation["requestBody"] = {
                 "required": True,
