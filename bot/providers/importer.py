@@ -477,3 +477,51 @@ def validate_rows(
         first_line_of[provider.id] = line
         result.providers.append(provider)
     return result
+
+
+def provider_row(provider: Provider, gazetteer: Gazetteer) -> dict[str, str]:
+    """``provider`` as a row of the import format: what :func:`validate_rows` reads back."""
+
+    def listed(values: Iterable[str]) -> str:
+        return ";".join(sorted(values))
+
+    def flag(value: bool | None) -> str:
+        return "" if value is None else str(value).lower()
+
+    areas = []
+    for area in sorted(provider.service_areas, key=str):
+        if area.scope == "nationwide":
+            areas.append("nationwide")
+        elif area.scope == "region" and area.code:
+            areas.append(f"region:{gazetteer.region(area.code).name_fi}")
+        elif area.code:
+            areas.append(f"municipality:{gazetteer.municipality(area.code).name_fi}")
+    at_centre = provider.location_is_municipality_centre
+    return {
+        "id": provider.id,
+        "name_fi": provider.name_fi,
+        "name_sv": provider.name_sv or "",
+        "name_en": provider.name_en or "",
+        "organisation": provider.organisation or "",
+        "org_type": provider.org_type,
+        "municipality": provider.municipality_code,
+        "street_address": provider.street_address or "",
+        "postal_code": provider.postal_code or "",
+        "lat": "" if at_centre else f"{provider.lat:.6f}",
+        "lon": "" if at_centre else f"{provider.lon:.6f}",
+        "support_forms": listed(provider.support_forms),
+        "topics": listed(provider.topics),
+        "languages": listed(provider.languages),
+        "target_groups": listed(provider.target_groups),
+        "service_area": ";".join(areas),
+        "opening_hours": provider.opening_hours or "",
+        "phone": provider.phone or "",
+        "email": provider.email or "",
+        "website": provider.website or "",
+        "free_of_charge": flag(provider.free_of_charge),
+        "wheelchair_accessible": flag(provider.wheelchair_accessible),
+        "booking_required": flag(provider.booking_required),
+        "description_fi": provider.description_fi or "",
+        "description_sv": provider.description_sv or "",
+        "description_en": provider.description_en or "",
+    }

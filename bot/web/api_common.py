@@ -60,3 +60,4 @@ class Endpoint:
     changes_state: bool
     body: dict[str, Any] | None = None  # JSON schema of the request body
     query: tuple[dict[str, Any], ...] = ()  # OpenAPI query parameters
+    produces: str = "application/json"  # the media type of a successful answer

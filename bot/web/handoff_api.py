@@ -10,6 +10,7 @@ the OpenAPI document is built from that list, so it cannot drift.
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import asdict
 from typing import Any
 
@@ -19,7 +20,7 @@ from bot.handoff import Agent, HandoffRequest, QueueError
 from bot.handoff.queue import OUTCOMES
 from bot.handoff.rasa_client import RasaUnavailableError
 from bot.handoff.sessions import csrf_matches
-from bot.web import reports_api
+from bot.web import providers_api, reports_api
 from bot.web.api_common import (
     AGENT_KEY,
     CSRF_KEY,
@@ -297,7 +298,12 @@ ENDPOINTS = (
     Endpoint("GET", "/api/v1/handoff/requests", all_requests, "Recent requests in every state", OVERSEERS, False),
     Endpoint("GET", "/api/v1/console/socket", socket, "WebSocket of live updates (queue, messages of my chats)", STAFF, False),
     Endpoint("GET", "/api/v1/reports", reports_api.reports, "Need and supply in my regions: rows and totals", OVERSEERS, False, None, tuple(reports_api.QUERY)),
-    Endpoint("GET", "/api/v1/reports.csv", reports_api.reports_csv, "The report's rows as CSV", OVERSEERS, False, None, tuple(reports_api.QUERY)),
+    Endpoint("GET", "/api/v1/providers", providers_api.list_providers, "Providers of my regions (q: words of id, name or municipality)", OVERSEERS, False, None, providers_api.LIST_QUERY),
+    Endpoint("GET", providers_api.PROVIDER, providers_api.get_provider, "One provider's fields (the import format)", OVERSEERS, False),
+    Endpoint("PUT", providers_api.PROVIDER, providers_api.edit_provider, "Change fields; validated like an import row", OVERSEERS, True, providers_api.EDIT_BODY),
+    Endpoint("PUT", f"{providers_api.PROVIDER}/active", providers_api.set_active, "Deactivate or activate again", OVERSEERS, True, providers_api.ACTIVE_BODY),
+    Endpoint("POST", "/api/v1/providers/upload", providers_api.upload, "Preview (or apply) a CSV or YAML file of providers", OVERSEERS, True, None, providers_api.UPLOAD_QUERY),
+    Endpoint("GET", "/api/v1/reports.csv", reports_api.reports_csv, "The report's rows as CSV", OVERSEERS, False, None, tuple(reports_api.QUERY), "text/csv"),
 )  # fmt: skip
 
 
@@ -345,12 +351,18 @@ async def openapi(request: web.Request) -> web.Response:
                     "403": {"description": "Wrong role or CSRF token"},
                 }
             )
-        if "{request_id}" in endpoint.path:
-            operation["parameters"] = [
-                {"name": "request_id", "in": "path", "required": True, "schema": {"type": "string"}}
-            ]
+        if endpoint.produces != "application/json":
+            operation["responses"]["200"] = {
+                "description": "OK",
+                "content": {endpoint.produces: {"schema": {"type": "string"}}},
+            }
+        parameters = [
+            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            for name in re.findall(r"\{(\w+)\}", endpoint.path)
+        ] + list(endpoint.query)
+        if parameters:
+            operation["parameters"] = parameters
         if endpoint.query:
-            operation["parameters"] = list(endpoint.query)
             operation["responses"]["400"] = {"description": "Bad query parameter"}
         if endpoint.body is not None:
             operation["requestBody"] = {

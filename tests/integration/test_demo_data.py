@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 from bot.config import DEFAULT_DATA_DIR
-from bot.providers.importer import read_raw_rows, validate_rows
+from bot.providers.importer import provider_row, read_raw_rows, validate_rows
 
 PILOT_REGIONS = {"Pohjois-Pohjanmaa", "Pohjanmaa", "Uusimaa", "Lappi", "Pohjois-Karjala"}
 SAMI_HOMELAND = {"Enontekiö", "Inari", "Utsjoki", "Sodankylä"}
@@ -72,3 +72,9 @@ def test_marked_as_demo_and_no_invented_contacts_for_real_organisations(demo):
             # A real organisation: only its official web page, no invented contact details.
             assert not (p.phone or p.email or p.street_address or p.postal_code), p.id
             assert p.location_is_municipality_centre, p.id
+
+
+def test_every_provider_comes_back_the_same_through_its_row(demo, gazetteer):
+    rows = [(n, provider_row(p, gazetteer)) for n, p in enumerate(demo, start=2)]
+    again = validate_rows(rows, gazetteer)
+    assert again.errors == [] and again.providers == demo

@@ -115,6 +115,12 @@ class Operation:
         return None if media is None else media.get("schema", {})
 
     @property
+    def produces(self) -> str:
+        """The media type of a successful answer (JSON unless the document says otherwise)."""
+        content = (self.spec.get("responses", {}).get("200") or {}).get("content") or {}
+        return next(iter(content), "application/json")
+
+    @property
     def needs_session(self) -> bool:
         return bool(self.spec.get("security"))
 
@@ -389,7 +395,10 @@ def cases(
     """Requests for one operation; the test chooses how path values and bodies are made."""
     query = {
         p["name"]: from_schema(p.get("schema", {}), document).map(
-            lambda v: v if isinstance(v, str) else json.dumps(v)
+            # A URL carries UTF-8: a lone surrogate cannot even be sent.
+            lambda v: (v if isinstance(v, str) else json.dumps(v))
+            .encode("utf-8", "replace")
+            .decode()
         )
         | URL_TEXT
         for p in operation.query
@@ -468,6 +477,8 @@ def check(
         require(answer.content_type == "application/json", "error not in JSON")
         error = _parsed(answer.body)
         require(isinstance(error, dict) and isinstance(error.get("error"), str), "no error code")
+    elif operation.produces != "application/json":
+        require(answer.content_type == operation.produces, "success not in the documented type")
     else:
         require(answer.content_type == "application/json", "success not in JSON")
         require(_parsed(answer.body) is not None, "success not in JSON")
