@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import logging
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ __all__ = [
     "SENSITIVE_KINDS",
     "PiiMatch",
     "find_pii",
+    "install_log_redaction",
     "redact_pii",
     "redact_value",
     "sensitive_kinds",
@@ -92,6 +94,34 @@ def redact_value(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [redact_value(item) for item in value]
     return value
+
+
+_log_redaction_installed = False
+
+
+def install_log_redaction() -> None:
+    """Masks personal data in every log message of this process, whoever logs it.
+
+    Records are masked as they are made (``logging.setLogRecordFactory``), so Rasa's,
+    Sanic's and aiohttp's loggers are covered as well as ours, whatever their handlers.
+    Calling it again does nothing.
+    """
+    global _log_redaction_installed
+    if _log_redaction_installed:
+        return
+    make_record = logging.getLogRecordFactory()
+
+    def masked_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = make_record(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string: logging reports it itself later
+            return record
+        record.msg, record.args = redact_pii(message), ()
+        return record
+
+    logging.setLogRecordFactory(masked_record)
+    _log_redaction_installed = True
 
 
 def sensitive_kinds(text: str) -> set[str]:

@@ -262,9 +262,11 @@ class WidgetInput(InputChannel):
     def from_credentials(cls, credentials: dict[str, Any] | None) -> WidgetInput:
         """Allowed origins from ``credentials.yml``, else ``DIGITUKI_WIDGET_ORIGINS``."""
         from bot.config import load_settings
+        from bot.privacy import install_log_redaction
         from connectors.server_tuning import validate_action_responses_with_a_compiled_schema
 
         validate_action_responses_with_a_compiled_schema()  # this is the Rasa server starting
+        install_log_redaction()
         credentials = credentials or {}
         settings = load_settings()
         origins = credentials.get("allowed_origins") or settings.allowed_widget_origins

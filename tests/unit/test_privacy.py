@@ -6,13 +6,22 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import logging
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.geo import Gazetteer
-from bot.privacy import PII_KINDS, PiiMatch, find_pii, redact_pii, redact_value, sensitive_kinds
+from bot.privacy import (
+    PII_KINDS,
+    PiiMatch,
+    find_pii,
+    install_log_redaction,
+    redact_pii,
+    redact_value,
+    sensitive_kinds,
+)
 
 DIGITS = "0123456789"
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -552,3 +561,17 @@ def test_every_string_in_a_stored_event_is_masked_and_nothing_else_changes() -> 
     assert masked["metadata"]["flags"] == [True, None] and masked["timestamp"] == event["timestamp"]
     assert event["text"].startswith("hetu 131052")  # the original is left as it was
     assert redact_value(("040 123 4567", 5)) == ["[phone]", 5]
+
+
+def test_log_messages_of_any_logger_are_masked(caplog: pytest.LogCaptureFixture) -> None:
+    install_log_redaction()
+    install_log_redaction()  # once is enough; twice changes nothing
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("rasa.core.processor").info(
+            "Received user message '%s'", "hetu 131052-308T"
+        )
+        logging.getLogger("sanic.access").info("from nimi@example.fi: %d", 5)
+    assert [r.getMessage() for r in caplog.records][-2:] == [
+        "Received user message 'hetu [identity_code]'",
+        "from [email]: 5",
+    ]
