@@ -30,11 +30,14 @@ from sqlalchemy.orm import sessionmaker
 from bot import vocab
 from bot.db.models import AnalyticsEventRow, HandoffRequestRow, MunicipalityRow
 from bot.handoff.requests import as_utc
+from bot.privacy import redact_pii
 
 UNMET_KM = 30.0
 """In-person help farther than this does not meet the need (``--unmet-km`` changes it)."""
 IN_PERSON_FORMS = frozenset({"in_person", "training", "home_visit"})
 UNKNOWN = ""
+RATINGS = ("up", "down")
+MAX_COMMENT = 500
 
 
 def conversation_key(conversation_id: str) -> str:
@@ -51,9 +54,23 @@ def facts_of(event: dict[str, Any]) -> list[dict[str, Any]]:
     kind = event.get("event")
     if kind == "user":
         text = event.get("text")
-        if isinstance(text, str) and text.strip() and not text.startswith("/session_start"):
-            return [{**base, "kind": "message"}]
-        return []
+        if not isinstance(text, str) or not text.strip() or text.startswith("/session_start"):
+            return []
+        facts = [{**base, "kind": "message"}]
+        parse = event.get("parse_data")
+        parse = parse if isinstance(parse, dict) else {}
+        intent = parse.get("intent")
+        intent = intent if isinstance(intent, dict) else {}
+        entities = parse.get("entities")
+        entities = entities if isinstance(entities, list) else []
+        ratings = [
+            e.get("value")
+            for e in entities
+            if isinstance(e, dict) and e.get("entity") == "rating" and e.get("value") in RATINGS
+        ]
+        if intent.get("name") == "feedback" and ratings:
+            facts.append({**base, "kind": "feedback", "rating": ratings[-1]})
+        return facts
     if kind != "slot":
         return []
     name, value = event.get("name"), event.get("value")
@@ -67,6 +84,8 @@ def facts_of(event: dict[str, Any]) -> list[dict[str, Any]]:
         ]
     if name == "search_outcome" and isinstance(value, dict):
         return [{**base, "kind": "search", **_search_columns(value)}]
+    if name == "feedback_comment" and isinstance(value, str) and value.strip() not in ("", "-"):
+        return [{**base, "kind": "comment", "comment": redact_pii(value)[:MAX_COMMENT]}]
     return []
 
 
@@ -108,6 +127,9 @@ METRICS = (
     "handoff_wait_median_min",
     "handoffs_helped",
     "handoffs_unanswered",
+    "feedback_up",
+    "feedback_down",
+    "comments",
 )
 DIMENSIONS = ("week", "region", "municipality", "topic", "language", "support_form")
 
@@ -142,6 +164,9 @@ class ReportRow:
     handoff_wait_median_min: float | None = None
     handoffs_helped: int = 0
     handoffs_unanswered: int = 0
+    feedback_up: int = 0
+    feedback_down: int = 0
+    comments: int = 0
     _waits: list[float] = field(default_factory=list, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
@@ -156,6 +181,8 @@ class _Conversation:
     topics: set[str] = field(default_factory=set)
     messages: int = 0
     searches: list[AnalyticsEventRow] = field(default_factory=list)
+    ratings: list[str] = field(default_factory=list)
+    comments: list[str] = field(default_factory=list)
 
 
 def unmet_reason(search: AnalyticsEventRow, unmet_km: float) -> str | None:
@@ -171,8 +198,26 @@ def unmet_reason(search: AnalyticsEventRow, unmet_km: float) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class Comment:
+    """A feedback comment (masked) with where and when it was given."""
+
+    week: str
+    region: str
+    language: str
+    topic: str
+    text: str
+
+
 def build_report(sessions: sessionmaker, wanted: ReportFilter, timezone: str) -> list[ReportRow]:
     """The report rows of the period, busiest first within each week."""
+    return analyse(sessions, wanted, timezone)[0]
+
+
+def analyse(
+    sessions: sessionmaker, wanted: ReportFilter, timezone: str
+) -> tuple[list[ReportRow], list[Comment]]:
+    """The report rows of the period, busiest first within each week, and its comments."""
     zone = ZoneInfo(timezone)
     start = dt.datetime.combine(wanted.since, dt.time(), zone)
     end = dt.datetime.combine(wanted.until + dt.timedelta(days=1), dt.time(), zone)
@@ -220,17 +265,31 @@ def build_report(sessions: sessionmaker, wanted: ReportFilter, timezone: str) ->
             conversation.topics.add(fact.topic)
         elif fact.kind == "search":
             conversation.searches.append(fact)
+        elif fact.kind == "feedback" and fact.rating:
+            conversation.ratings.append(fact.rating)
+        elif fact.kind == "comment" and fact.comment:
+            conversation.comments.append(fact.comment)
+    comments = []
     for (week, _), conversation in weeks.items():
         _count_conversation(week, conversation, wanted, row)
+        last = conversation.searches[-1] if conversation.searches else None
+        region = (last.region_code if last else None) or UNKNOWN
+        topic = min(conversation.topics) if conversation.topics else UNKNOWN
+        if wanted.regions is None or region in wanted.regions:
+            comments += [
+                Comment(week, region, conversation.language, topic, text)
+                for text in conversation.comments
+            ]
     for request in requests:
         _count_request(request, zone, regions, row)
     selected = [r for r in rows.values() if wanted.regions is None or r.region in wanted.regions]
     for r in selected:
         r.handoff_wait_median_min = round(statistics.median(r._waits), 1) if r._waits else None
-    return sorted(
+    ordered = sorted(
         selected,
         key=lambda r: (r.week, -r.conversations, r.region, r.municipality, r.topic, r.language),
     )
+    return ordered, comments
 
 
 def _count_conversation(
@@ -241,6 +300,11 @@ def _count_conversation(
     region = (last.region_code if last else None) or UNKNOWN
     form = (last.support_form if last else None) or UNKNOWN
     topics = sorted(conversation.topics) or [UNKNOWN]
+    # Feedback is about the conversation: it counts once, under its first topic.
+    first = row(week, region, municipality, topics[0], conversation.language, form)
+    first.feedback_up += conversation.ratings.count("up")
+    first.feedback_down += conversation.ratings.count("down")
+    first.comments += len(conversation.comments)
     for topic in topics:
         target = row(week, region, municipality, topic, conversation.language, form)
         if conversation.messages:

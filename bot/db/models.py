@@ -222,7 +222,7 @@ class ConversationEventRow(Base):
 
 
 class AnalyticsEventRow(Base):
-    """One fact for the reports: a message, the language, a need, a search (migration 0008)."""
+    """One fact for the reports: a message, the language, a need, a search, feedback (0008)."""
 
     __tablename__ = "analytics_events"
 
@@ -238,6 +238,8 @@ class AnalyticsEventRow(Base):
     results: Mapped[int | None] = Column(Integer)
     nearest_km: Mapped[float | None] = Column(Float)
     language_relaxed: Mapped[bool | None] = Column(Boolean)
+    rating: Mapped[str | None] = Column(String(4))  # feedback: up or down
+    comment: Mapped[str | None] = Column(Text)  # feedback comment, masked
 
 
 class HeldContactRow(Base):

@@ -14,7 +14,16 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from bot.analytics import UNMET_KM, ReportFilter, ReportRow, build_report, to_csv, totals
+from bot.analytics import (
+    UNMET_KM,
+    Comment,
+    ReportFilter,
+    ReportRow,
+    analyse,
+    build_report,
+    to_csv,
+    totals,
+)
 from bot.db.engine import make_session_factory
 from bot.handoff import Agent
 from bot.web.api_common import AGENT_KEY, error_response, json_response
@@ -88,7 +97,10 @@ async def reports(request: web.Request) -> web.Response:
         wanted = report_filter(request)
     except BadQuery as error:
         return error_response(error.status, error.code, str(error))
-    rows = await _rows(request, wanted)
+    sessions = make_session_factory(request.app[ENGINE])
+    rows, comments = await asyncio.to_thread(
+        analyse, sessions, wanted, request.app[SETTINGS].timezone
+    )
     gazetteer = request.app[GAZETTEER]
     mine = allowed_regions(request[AGENT_KEY])
     return json_response(
@@ -102,6 +114,7 @@ async def reports(request: web.Request) -> web.Response:
                 if mine is None or r.code in mine
             ],
             "rows": [r.as_dict() for r in rows],
+            "comments": [_comment(c) for c in comments],
             "totals": {
                 "week": totals(rows, ["week"]),
                 "region_language": totals(rows, ["region", "language"]),
@@ -109,6 +122,16 @@ async def reports(request: web.Request) -> web.Response:
             },
         }
     )
+
+
+def _comment(comment: Comment) -> dict[str, str]:
+    return {
+        "week": comment.week,
+        "region": comment.region,
+        "language": comment.language,
+        "topic": comment.topic,
+        "text": comment.text,
+    }
 
 
 async def reports_csv(request: web.Request) -> web.Response:

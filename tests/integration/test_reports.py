@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from bot.analytics import ReportFilter, build_report, to_csv, totals
+from bot.analytics import ReportFilter, analyse, build_report, to_csv, totals
 from bot.db.engine import make_session_factory
 from bot.db.models import HandoffRequestRow
 from bot.handoff import HandoffRequests
@@ -32,6 +32,12 @@ def conversation(
     for step in steps:
         if isinstance(step, str):
             event(event="user", text=step)
+        elif "rating" in step:  # a 👍 / 👎 button
+            rating = {"entity": "rating", "value": step["rating"]}
+            event(event="user", text=f'/feedback{{"rating": "{step["rating"]}"}}',
+                  parse_data={"intent": {"name": "feedback"}, "entities": [rating]})  # fmt: skip
+        elif "comment" in step:
+            event(event="slot", name="feedback_comment", value=step["comment"])
         elif "topics" in step and "results" not in step:
             event(event="slot", name="topic", value=step["topics"])
         else:
@@ -50,10 +56,11 @@ def search(municipality: str, region: str, form: str, results: int, nearest: flo
 SCRIPT = [
     # Lieksa, Finnish: help with the phone close by.
     conversation("c1", MONDAY, "fi", "uusi puhelin ei toimi", {"topics": ["smartphone"]},
-                 "Lieksa, paikan päällä", search(LIEKSA, "12", "in_person", 3, 2.0)),
+                 "Lieksa, paikan päällä", search(LIEKSA, "12", "in_person", 3, 2.0), {"rating": "up"}),
     # Närpes, Swedish: the nearest in-person help is 75 km away.
     conversation("c2", MONDAY, "sv", "nätbanken krånglar", {"topics": ["banking"]},
-                 search(NARPES, "15", "in_person", 1, 75.0, language="sv")),
+                 search(NARPES, "15", "in_person", 1, 75.0, language="sv"), {"rating": "down"},
+                 {"comment": "för långt bort, ring mig 040 123 4567"}),
     # Närpes, Swedish: help exists, but not in Swedish.
     conversation("c3", MONDAY + dt.timedelta(days=1), "sv", "e-posten", {"topics": ["email"]},
                  search(NARPES, "15", "remote", 2, None, relaxed=True, language="sv")),
@@ -140,6 +147,18 @@ def test_the_report_counts_needs_recommendations_unmet_needs_and_handoffs(databa
         ["week"],
     )
     assert (before["conversations"], before["unmet_none"]) == (1, 1)
+
+    assert (overall["feedback_up"], overall["feedback_down"], overall["comments"]) == (1, 1, 1)
+    _, comments = analyse(sessions, period, ZONE)
+    assert [(c.region, c.language, c.topic, c.text) for c in comments] == [
+        ("15", "sv", "banking", "för långt bort, ring mig [phone]"),
+    ]
+    assert (
+        analyse(
+            sessions, ReportFilter(period.since, period.until, regions=frozenset({"12"})), ZONE
+        )[1]
+        == []
+    )
 
     lines = to_csv(rows).splitlines()
     assert lines[0].startswith("week,region,municipality,topic,language,support_form,conversations")

@@ -12,6 +12,7 @@ from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet, UserUtteranceRe
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.fallback import ActionFallback
+from actions.feedback import ActionFeedback, ActionFeedbackComment, ValidateFeedbackForm
 from actions.handoff import (
     ActionLeaveQueue,
     ActionNotHelped,
@@ -518,3 +519,47 @@ async def test_the_browsers_location_answers_the_place_question():
     nonsense = {"location": {"lat": 999, "lon": 0}}
     tracker = make_tracker("/inform", "inform", metadata=nonsense)
     assert await form.extract_municipality(CollectingDispatcher(), tracker, {}) == {}
+
+
+async def test_feedback_thanks_and_asks_what_could_be_better_only_after_a_thumbs_down():
+    up = make_tracker(
+        '/feedback{"rating": "up"}', "feedback", [{"entity": "rating", "value": "up"}]
+    )
+    dispatcher, events = await run(ActionFeedback(), up)
+    assert responses(dispatcher) == ["utter_feedback_thanks"] and events == []
+    down = make_tracker(
+        '/feedback{"rating": "down"}', "feedback", [{"entity": "rating", "value": "down"}]
+    )
+    dispatcher, events = await run(ActionFeedback(), down)
+    assert responses(dispatcher) == ["utter_feedback_thanks"]
+    assert events == [FollowupAction("feedback_form")]
+    typed = make_tracker("haluan antaa palautetta", "feedback")
+    dispatcher, events = await run(ActionFeedback(), typed)
+    assert responses(dispatcher) == ["utter_ask_feedback"] and events == []
+
+    validate = ValidateFeedbackForm()
+    said = make_tracker("  liian   kaukana  ", "inform")
+    assert await validate.validate_feedback_comment(
+        "  liian   kaukana  ", dispatcher, said, {}
+    ) == {"feedback_comment": "liian kaukana"}
+    skipped = make_tracker("/deny", "deny")
+    assert await validate.validate_feedback_comment("/deny", dispatcher, skipped, {}) == {
+        "feedback_comment": "-"
+    }
+    long = "a" * 900
+    assert (
+        len(
+            (await validate.validate_feedback_comment(long, dispatcher, said, {}))[
+                "feedback_comment"
+            ]
+        )
+        == 500
+    )
+
+    dispatcher, events = await run(
+        ActionFeedbackComment(), make_tracker("x", feedback_comment="liian kaukana")
+    )
+    assert responses(dispatcher) == ["utter_feedback_comment_thanks"]
+    assert events == [SlotSet("feedback_comment", None)]
+    dispatcher, _ = await run(ActionFeedbackComment(), make_tracker("x", feedback_comment="-"))
+    assert responses(dispatcher) == []

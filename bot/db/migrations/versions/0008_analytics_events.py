@@ -31,6 +31,8 @@ def upgrade() -> None:
         sa.Column("results", sa.Integer()),
         sa.Column("nearest_km", sa.Float()),
         sa.Column("language_relaxed", sa.Boolean()),
+        sa.Column("rating", sa.String(4)),
+        sa.Column("comment", sa.Text()),
         sa.PrimaryKeyConstraint("id", name="pk_analytics_events"),
     )
     op.create_index("ix_analytics_events_timestamp", "analytics_events", ["timestamp"])
