@@ -83,6 +83,7 @@
       available: 'Vapaana chatteihin',
       sound: 'Ääni',
       logout: 'Kirjaudu ulos',
+      reports: 'Raportit',
       consoleHeading: 'Digituen työnäkymä',
       queueHeading: 'Jono',
       queueCount: '({n} odottaa)',
@@ -187,6 +188,7 @@
       available: 'Ledig för chattar',
       sound: 'Ljud',
       logout: 'Logga ut',
+      reports: 'Rapporter',
       consoleHeading: 'Digistödets arbetsvy',
       queueHeading: 'Kö',
       queueCount: '({n} väntar)',
@@ -291,6 +293,7 @@
       available: 'Available for chats',
       sound: 'Sound',
       logout: 'Log out',
+      reports: 'Reports',
       consoleHeading: 'Support console',
       queueHeading: 'Queue',
       queueCount: '({n} waiting)',
@@ -699,6 +702,7 @@
       id: agent.id,
       username: str(agent.username),
       display_name: str(agent.display_name) || str(agent.username),
+      role: str(agent.role),
       capacity: typeof agent.capacity === 'number' ? agent.capacity : null,
       available: agent.available === true
     };
@@ -726,6 +730,7 @@
 
   function renderAccount() {
     ui.agentName.textContent = state.agent ? state.agent.display_name : '';
+    ui.reportsLink.hidden = !state.agent || ['coordinator', 'admin'].indexOf(state.agent.role) === -1;
     ui.availability.setAttribute('aria-checked', state.agent && state.agent.available ? 'true' : 'false');
   }
 
@@ -2009,6 +2014,12 @@
       })] = $(id);
     });
     ui.confirm = ui.confirmClose;
+    // The report page (/reports), for coordinators and administrators only: see renderAccount.
+    ui.reportsLink = el('a', 'btn btn-bar');
+    ui.reportsLink.href = '/reports';
+    ui.reportsLink.setAttribute('data-label', 'reports');
+    ui.reportsLink.hidden = true;
+    ui.account.insertBefore(ui.reportsLink, ui.logout);
   }
 
   function listen() {
