@@ -18,7 +18,7 @@ from bot.handoff.events import ConversationEvents
 from bot.handoff.rasa_client import RasaClient
 from bot.handoff.sessions import ConsoleSessions
 from bot.providers.repository import SqlProviderRepository
-from bot.web import console_page, handoff_api, providers_page, reports_page, views, widget
+from bot.web import handoff_api, staff_pages, views, widget
 from bot.web.console_socket import ConsoleHub
 from bot.web.keys import (
     AGENTS,
@@ -64,9 +64,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/demo/{language}", widget.demo_page)
     app.router.add_get("/", widget.demo_index)
     handoff_api.add_routes(app)
-    console_page.add_routes(app)
-    reports_page.add_routes(app)
-    providers_page.add_routes(app)
+    staff_pages.add_routes(app)
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:

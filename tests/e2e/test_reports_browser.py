@@ -342,4 +342,5 @@ def test_no_serious_accessibility_violations_on_login_and_report(reports, browse
         show_the_week(page)
         assert serious_violations(page) == []
         page.get_by_role("button", name="suomi").click()
+        page.get_by_role("button", name="Päivitä").wait_for()  # redrawn in Finnish
         assert serious_violations(page) == []

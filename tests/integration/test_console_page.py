@@ -9,7 +9,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.config import Settings
 from bot.web.app import init_app
-from bot.web.console_page import content_security_policy
+from bot.web.staff_pages import content_security_policy
 
 
 @pytest.fixture

@@ -9,7 +9,9 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.config import Settings
 from bot.web.app import init_app
-from bot.web.providers_page import CONTENT_SECURITY_POLICY
+from bot.web.staff_pages import content_security_policy
+
+CONTENT_SECURITY_POLICY = content_security_policy()
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.config import Settings
 from bot.web.app import init_app
 
-POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+POLICY = (  # written out: what the page may load, without a live socket
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
 
