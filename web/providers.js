@@ -1363,6 +1363,8 @@
     var file = ui.uploadFile.files && ui.uploadFile.files[0];
     if (file && /\.ya?ml$/i.test(file.name)) {
       ui.uploadFormat.value = 'yaml';
+    } else if (file && /\.json$/i.test(file.name)) {
+      ui.uploadFormat.value = 'ptv';
     } else if (file && /\.csv$/i.test(file.name)) {
       ui.uploadFormat.value = 'csv';
     }
@@ -1386,13 +1388,13 @@
   }
 
   function contentType(format) {
-    return format === 'yaml' ? 'application/yaml' : 'text/csv';
+    return { yaml: 'application/yaml', ptv: 'application/json' }[format] || 'text/csv';
   }
 
   function onPreview(event) {
     event.preventDefault();
     var file = ui.uploadFile.files && ui.uploadFile.files[0];
-    var format = ui.uploadFormat.value === 'yaml' ? 'yaml' : 'csv';
+    var format = ['yaml', 'ptv'].indexOf(ui.uploadFormat.value) >= 0 ? ui.uploadFormat.value : 'csv';
     clearUpload(false);
     if (!file) {
       showError(ui.uploadError, t('chooseFile'));

@@ -11,11 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime as dt
+import tempfile
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from bot.config import Settings
 from bot.geo import Gazetteer
+from bot.providers import ptv
 from bot.providers.importer import (
     COLUMNS,
     ImportIssue,
@@ -28,12 +34,12 @@ from bot.providers.importer import (
 )
 from bot.providers.model import Provider
 from bot.web.api_common import AGENT_KEY, error_response, json_response, object_schema, read_json
-from bot.web.keys import GAZETTEER, PROVIDERS
+from bot.web.keys import GAZETTEER, PROVIDERS, SETTINGS
 from bot.web.reports_api import allowed_regions
 
 MAX_UPLOAD = 5 * 1024 * 1024
 MAX_LISTED = 500
-UPLOAD_FORMATS = ("csv", "yaml")
+UPLOAD_FORMATS = ("csv", "yaml", "ptv")
 
 
 def _region(provider: Provider, gazetteer: Gazetteer) -> str:
@@ -165,7 +171,7 @@ async def _read_upload(request: web.Request) -> bytes | None:
 
 
 async def upload(request: web.Request) -> web.Response:
-    """``?format=csv|yaml&apply=false``: what the file would change; ``apply=true`` writes it.
+    """``?format=csv|yaml|ptv&apply=false``: what the file would change; ``apply=true`` writes it.
 
     Nothing is written when any row is invalid or any provider lies outside my regions.
     """
@@ -180,15 +186,22 @@ async def upload(request: web.Request) -> web.Response:
         return error_response(
             413, "too_large", f"files are limited to {MAX_UPLOAD // 1024 // 1024} MB"
         )
+    gazetteer = request.app[GAZETTEER]
+    unmapped: list[str] = []
     try:
-        text = raw.decode("utf-8-sig")
-        rows = list(csv_rows(text)) if file_format == "csv" else yaml_rows(text)
+        if file_format == "ptv":
+            parsed, unmapped, count = await asyncio.to_thread(
+                _read_ptv, raw, gazetteer, request.app[SETTINGS]
+            )
+        else:
+            text = raw.decode("utf-8-sig")
+            rows = list(csv_rows(text)) if file_format == "csv" else yaml_rows(text)
+            count = len(rows)
+            parsed = await asyncio.to_thread(validate_rows, rows, gazetteer)
     except UnicodeDecodeError:
         return error_response(400, "invalid", "the file is not UTF-8 text")
-    except ProviderFileError as error:
+    except (ProviderFileError, ptv.MappingError) as error:
         return error_response(400, "invalid", str(error))
-    gazetteer = request.app[GAZETTEER]
-    parsed: ParsedFile = await asyncio.to_thread(validate_rows, rows, gazetteer)
     existing = await asyncio.to_thread(
         request.app[PROVIDERS].get_many, [p.id for p in parsed.providers]
     )
@@ -213,7 +226,8 @@ async def upload(request: web.Request) -> web.Response:
         else:
             unchanged += 1
     preview = {
-        "rows": len(rows),
+        "rows": count,
+        "unmapped": unmapped,
         "new": new,
         "changed": changed,
         "unchanged": unchanged,
@@ -228,6 +242,28 @@ async def upload(request: web.Request) -> web.Response:
         await asyncio.to_thread(request.app[PROVIDERS].upsert, to_write)
         preview["applied"] = True
     return json_response(preview)
+
+
+def _read_ptv(
+    raw: bytes, gazetteer: Gazetteer, settings: Settings
+) -> tuple[ParsedFile, list[str], int]:
+    """A PTV document (a channel, a list or a page of one) as a parsed file, and what no rule maps."""
+    mapping = ptv.load_mapping(settings.data_dir / "ptv_mapping.yml", gazetteer)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "upload.json"
+        path.write_bytes(raw)
+        documents = ptv.read_ptv_input(path)
+    today = dt.datetime.now(ZoneInfo(settings.timezone)).date()
+    result = ptv.convert_ptv(documents, mapping, gazetteer, today=today)
+
+    def issues(found: list[ptv.PtvIssue]) -> list[ImportIssue]:
+        return [ImportIssue(0, f"{i.where}: {i.field}", i.reason) for i in found]
+
+    parsed = ParsedFile()
+    parsed.providers.extend(result.providers)
+    parsed.errors.extend(issues(result.errors))
+    parsed.warnings.extend(issues(result.warnings))
+    return parsed, [str(u) for u in result.unmapped], len(documents.channels)
 
 
 PROVIDER = "/api/v1/providers/{provider_id}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import json
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -15,6 +16,7 @@ from bot.handoff import Agents
 from bot.providers.importer import COLUMNS, provider_row
 from bot.providers.repository import SqlProviderRepository
 from bot.web.app import init_app
+from tests import ptv_samples
 from tests.conftest import FIXTURES
 from tests.helpers import load_providers
 
@@ -166,3 +168,44 @@ async def test_workers_cannot_touch_providers(api):
     assert (
         await api.put("/api/v1/providers/narpes-sv/active", json={"active": False}, headers=csrf)
     ).status == 403
+
+
+async def test_a_ptv_document_is_previewed_with_the_same_rules_and_refused_outside_the_regions(
+    api, database
+):
+    Agents(make_session_factory(database.engine)).add(
+        "kaikki", PASSWORD, role="admin", languages=["fi"]
+    )
+    document = json.dumps(
+        {"pageNumber": 1, "pageCount": 1, "itemList": [ptv_samples.location()]}
+    ).encode()
+    csrf = await log_in(api, "pohjanmaa")
+    preview = await (
+        await api.post(
+            "/api/v1/providers/upload", params={"format": "ptv"}, data=document, headers=csrf
+        )
+    ).json()
+    [new] = preview["new"]
+    assert new.startswith("ptv-") and preview["outside_regions"] == [new]  # an Oulu point
+    refused = await api.post(
+        "/api/v1/providers/upload",
+        params={"format": "ptv", "apply": "true"},
+        data=document,
+        headers=csrf,
+    )
+    assert refused.status == 409 and api.repository.get(new) is None
+
+    csrf = await log_in(api, "kaikki")
+    applied = await api.post(
+        "/api/v1/providers/upload",
+        params={"format": "ptv", "apply": "true"},
+        data=document,
+        headers=csrf,
+    )
+    assert applied.status == 200, await applied.text()
+    stored = api.repository.get(new)
+    assert stored is not None and stored.source == "ptv" and stored.municipality_code == "564"
+    broken = await api.post(
+        "/api/v1/providers/upload", params={"format": "ptv"}, data=b"{not json", headers=csrf
+    )
+    assert broken.status == 400
