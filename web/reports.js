@@ -114,6 +114,9 @@
       tablesHeading: 'Luvut',
       regionCaption: 'Maakunnittain ja kielittäin, {period}',
       topicCaption: 'Aiheittain, {period}',
+      feedbackHeading: 'Palaute',
+      feedbackCounts: '👍 {up} · 👎 {down}',
+      noComments: 'Ei kommentteja tällä ajalla.',
       noRows: 'Ei rivejä.',
       col_region: 'Maakunta',
       col_language: 'Kieli',
@@ -193,6 +196,9 @@
       tablesHeading: 'Siffrorna',
       regionCaption: 'Per landskap och språk, {period}',
       topicCaption: 'Per ämne, {period}',
+      feedbackHeading: 'Respons',
+      feedbackCounts: '👍 {up} · 👎 {down}',
+      noComments: 'Inga kommentarer under perioden.',
       noRows: 'Inga rader.',
       col_region: 'Landskap',
       col_language: 'Språk',
@@ -272,6 +278,9 @@
       tablesHeading: 'The figures',
       regionCaption: 'By region and language, {period}',
       topicCaption: 'By topic, {period}',
+      feedbackHeading: 'Feedback',
+      feedbackCounts: '👍 {up} · 👎 {down}',
+      noComments: 'No comments in this period.',
       noRows: 'No rows.',
       col_region: 'Region',
       col_language: 'Language',
@@ -825,7 +834,16 @@
       }),
       weeks: rows(totals.week, ['week']),
       regionLanguage: rows(totals.region_language, ['region', 'language']),
-      topics: rows(totals.topic, ['topic'])
+      topics: rows(totals.topic, ['topic']),
+      feedback: ['feedback_up', 'feedback_down'].reduce(function (sums, key) {
+        sums[key] = list(totals.week).filter(isObject).reduce(function (n, week) {
+          return n + (typeof week[key] === 'number' ? week[key] : 0);
+        }, 0);
+        return sums;
+      }, {}),
+      comments: list(data.comments).filter(isObject).map(function (c) {
+        return { week: str(c.week), region: str(c.region), language: str(c.language), text: str(c.text) };
+      })
     };
   }
 
@@ -849,7 +867,29 @@
     ui.csvLink.href = API + '/reports.csv?' + queryString(report.query);
     renderFigures();
     renderTables();
+    renderFeedback();
     renderCharts();
+  }
+
+  /** 👍 / 👎 counts and the comments (masked by the server), newest week first; all as text. */
+  function renderFeedback() {
+    var report = state.report;
+    ui.feedbackCounts.textContent = t('feedbackCounts', {
+      up: formatNumber(report.feedback.feedback_up),
+      down: formatNumber(report.feedback.feedback_down)
+    });
+    ui.comments.textContent = '';
+    if (!report.comments.length) {
+      ui.comments.appendChild(el('li', 'empty', t('noComments')));
+      return;
+    }
+    report.comments.slice().reverse().forEach(function (c) {
+      var where = [c.week, regionName(c.region), languageName(c.language)].join(' · ');
+      var item = el('li');
+      item.appendChild(el('span', 'comment-where', where + ': '));
+      item.appendChild(el('q', null, c.text));
+      ui.comments.appendChild(item);
+    });
   }
 
   /* ------------------------------------------------------------------ *
@@ -1252,7 +1292,7 @@
       'password', 'login-button', 'denied-view', 'denied-heading', 'denied-message', 'report-view',
       'report-heading', 'filters', 'region', 'since', 'until', 'unmet-km', 'update', 'filters-error',
       'status', 'results', 'period', 'csv-link', 'figures', 'unmet-reasons', 'weeks-chart',
-      'gaps-chart', 'gaps-empty', 'region-table', 'topic-table'
+      'gaps-chart', 'gaps-empty', 'region-table', 'topic-table', 'feedback-counts', 'comments'
     ].forEach(function (id) {
       ui[id.replace(/-(\w)/g, function (all, c) {
         return c.toUpperCase();

@@ -263,6 +263,10 @@ def _read_ptv(
     parsed.providers.extend(result.providers)
     parsed.errors.extend(issues(result.errors))
     parsed.warnings.extend(issues(result.warnings))
+    parsed.warnings.extend(  # shown where warnings are: nothing is imported for these
+        ImportIssue(0, f"{u.guid} {u.name}", "no rule of the mapping file matches: not imported")
+        for u in result.unmapped
+    )
     return parsed, [str(u) for u in result.unmapped], len(documents.channels)
 
 

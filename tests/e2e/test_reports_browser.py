@@ -344,3 +344,12 @@ def test_no_serious_accessibility_violations_on_login_and_report(reports, browse
         page.get_by_role("button", name="suomi").click()
         page.get_by_role("button", name="Päivitä").wait_for()  # redrawn in Finnish
         assert serious_violations(page) == []
+
+
+def test_feedback_counts_and_comments_are_shown_masked_and_as_text(reports, page):
+    log_in(page, reports, "pohjanmaa")
+    show_the_week(page)
+    expect(page.locator("#feedback-counts")).to_have_text("👍 0 · 👎 1")  # Pohjanmaa only
+    [comment] = page.locator("#comments li").all_inner_texts()
+    assert comment == "2026-W48 · Pohjanmaa · Swedish: för långt bort, ring mig [phone]"
+    assert "040 123 4567" not in page.content()
