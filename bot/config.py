@@ -48,6 +48,8 @@ class Settings:
     """Our word for the platform's webhook subscription check (any long random string)."""
     graph_api_url: str = "https://graph.facebook.com"
     graph_api_version: str = "v24.0"
+    metrics_token: str = ""
+    """When set, ``/metrics`` of the web service needs ``Authorization: Bearer <token>``."""
     trust_proxy: bool = False
     """Behind a TLS-terminating proxy: trust its ``X-Forwarded-Proto`` (Secure cookies) and ``X-Forwarded-For``."""
 
@@ -105,6 +107,7 @@ _ENV: dict[str, tuple[str, Callable[[str], object]]] = {
     "DIGITUKI_HANDOFF_HOURS": ("handoff_hours", str),
     "DIGITUKI_HANDOFF_EXCEPTIONS": ("handoff_exceptions", str),
     "DIGITUKI_TRUST_PROXY": ("trust_proxy", _flag),
+    "DIGITUKI_METRICS_TOKEN": ("metrics_token", str),
     "DIGITUKI_MESSENGER_PAGE_TOKEN": ("messenger_page_token", str),
     "DIGITUKI_MESSENGER_APP_SECRET": ("messenger_app_secret", str),
     "DIGITUKI_MESSENGER_VERIFY_TOKEN": ("messenger_verify_token", str),

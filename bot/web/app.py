@@ -33,6 +33,7 @@ from bot.web.keys import (
     RASA,
     SETTINGS,
 )
+from bot.web.metrics import setup_metrics
 from bot.web.throttle import LoginThrottle
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -128,4 +129,5 @@ def init_app(settings: Settings | None = None) -> web.Application:
     app.on_shutdown.append(_close_sockets)  # type: ignore[arg-type]
     app[LOGIN_THROTTLE] = LoginThrottle()
     setup_routes(app)
+    setup_metrics(app)
     return app
