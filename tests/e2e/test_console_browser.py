@@ -486,7 +486,8 @@ def test_a_new_request_is_noticed_in_the_title_and_highlighted(console, page):
     assert page.title() == "(2) Digituki"
     # The announcer is emptied and refilled a moment later, so screen readers say it again.
     expect(page.locator("#announcer")).to_contain_text("New request waiting: English · smartphone")
-    assert first_claim.evaluate("button => button === document.activeElement")
+    # The queue may be drawn again more than once (socket and poll): focus ends where it was.
+    expect(first_claim).to_be_focused()
 
 
 def test_without_the_live_socket_the_page_says_so_and_still_updates(console, page):
