@@ -16,10 +16,14 @@ CSRF_KEY = "digituki.csrf"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+def _dumps(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    # A lone surrogate (from an uploaded file's escapes) cannot be sent as UTF-8: "?" instead.
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
 def json_response(data: Any, status: int = 200) -> web.Response:
-    return web.json_response(
-        data, status=status, dumps=lambda v: json.dumps(v, ensure_ascii=False, default=str)
-    )
+    return web.json_response(data, status=status, dumps=_dumps)
 
 
 def error_response(status: int, code: str, message: str) -> web.Response:

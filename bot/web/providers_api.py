@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import json
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -197,9 +198,13 @@ async def upload(request: web.Request) -> web.Response:
             text = raw.decode("utf-8-sig")
             rows = list(csv_rows(text)) if file_format == "csv" else yaml_rows(text)
             count = len(rows)
+            # Escapes in YAML can make lone surrogates: text no database can store.
+            json.dumps(
+                [dict(values) for _, values in rows], ensure_ascii=False, default=str
+            ).encode("utf-8")
             parsed = await asyncio.to_thread(validate_rows, rows, gazetteer)
-    except UnicodeDecodeError:
-        return error_response(400, "invalid", "the file is not UTF-8 text")
+    except (UnicodeDecodeError, UnicodeEncodeError):
+        return error_response(400, "invalid", "the file is not valid UTF-8 text")
     except (ProviderFileError, ptv.MappingError) as error:
         return error_response(400, "invalid", str(error))
     existing = await asyncio.to_thread(

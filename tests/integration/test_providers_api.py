@@ -209,3 +209,12 @@ async def test_a_ptv_document_is_previewed_with_the_same_rules_and_refused_outsi
         "/api/v1/providers/upload", params={"format": "ptv"}, data=b"{not json", headers=csrf
     )
     assert broken.status == 400
+
+
+async def test_an_upload_with_text_that_is_not_unicode_gets_a_clear_400(api):
+    csrf = await log_in(api, "pohjanmaa")
+    yaml_text = b'providers:\n  - id: x\n    name_fi: "bad \\ud800 name"\n'
+    response = await api.post(
+        "/api/v1/providers/upload", params={"format": "yaml"}, data=yaml_text, headers=csrf
+    )
+    assert response.status == 400 and (await response.json())["error"] == "invalid"
