@@ -15,7 +15,7 @@ PYTHON_310 := $(shell \
     [ -n "$$c" ] && "$$c" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' >/dev/null 2>&1 && { echo "$$c"; break; }; \
   done)
 
-.PHONY: help install db demo run train validate evaluate chat test test-unit test-integration test-e2e browser-tools lint format bench clean
+.PHONY: help install db demo run run-prod train validate evaluate chat test test-unit test-integration test-e2e browser-tools lint format bench clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[1m%-18s\033[0m %s\n", $$1, $$2}'
@@ -40,6 +40,13 @@ demo: db ## import the demo providers (idempotent)
 
 run: demo ## set everything up on SQLite, train if needed, start all services
 	@$(BIN)/python -m bot.run
+
+run-prod: $(STAMP) ## the production profile on this machine's PostgreSQL, Redis and RabbitMQ (README)
+	@DIGITUKI_DATABASE_URL="$${DIGITUKI_DATABASE_URL:-postgresql+psycopg2://root@127.0.0.1:5432/digituki}" \
+	 DIGITUKI_REDIS_URL="$${DIGITUKI_REDIS_URL:-redis://127.0.0.1:6379/0}" \
+	 DIGITUKI_RABBITMQ_URL="$${DIGITUKI_RABBITMQ_URL:-amqp://guest:guest@127.0.0.1:5672/}" \
+	 DIGITUKI_LOG_FORMAT="$${DIGITUKI_LOG_FORMAT:-json}" \
+	 $(BIN)/python -m bot.run --profile production --prepare
 
 train: $(STAMP) ## train the model if the data or configuration changed
 	$(BIN)/python -c 'from bot.training import ensure_model; print(ensure_model())'

@@ -10,6 +10,7 @@ from typing import Any
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.exc import SQLAlchemyError
 
 from actions.cards import build_card, card_text
 from actions.services import Services, services
@@ -154,9 +155,15 @@ class ActionRecommendProviders(Action):
             dispatcher.utter_message(response="utter_authority_how_to_use")
 
         # The database is read in a worker thread: the action server's loop serves others.
-        response = await asyncio.to_thread(
-            find, tracker, svc, _search_topics(tracker), form, language, PAGE
-        )
+        try:
+            response = await asyncio.to_thread(
+                find, tracker, svc, _search_topics(tracker), form, language, PAGE
+            )
+        except SQLAlchemyError:
+            # The person is told, and may try again; the operators see the error.
+            log.exception("provider search failed")
+            dispatcher.utter_message(response="utter_search_failed")
+            return events
         outcome = SlotSet("search_outcome", search_outcome(tracker, svc, topics, form, response))
         if response is None or not response.results:
             dispatcher.utter_message(response="utter_no_results")
@@ -178,15 +185,20 @@ class ActionShowMore(Action):
         svc = services()
         language = conversation_language(tracker)
         shown = int(tracker.get_slot("results_shown") or 0)
-        response = await asyncio.to_thread(
-            find,
-            tracker,
-            svc,
-            _search_topics(tracker),
-            _requested_form(tracker),
-            language,
-            shown + PAGE,
-        )
+        try:
+            response = await asyncio.to_thread(
+                find,
+                tracker,
+                svc,
+                _search_topics(tracker),
+                _requested_form(tracker),
+                language,
+                shown + PAGE,
+            )
+        except SQLAlchemyError:
+            log.exception("provider search failed")
+            dispatcher.utter_message(response="utter_search_failed")
+            return []
         more = response.results[shown:] if response else []
         if response is None or not more:
             dispatcher.utter_message(

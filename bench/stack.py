@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,16 +34,29 @@ class Processes:
     folder: Path
     env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
     running: list[tuple[str, subprocess.Popen[bytes], Path]] = field(default_factory=list)
-    commands: dict[str, tuple[list[str], Path]] = field(default_factory=dict)
+    commands: dict[str, tuple[list[str], Path, dict[str, str]]] = field(default_factory=dict)
 
-    def start(self, name: str, command: Sequence[str], cwd: Path = PROJECT_ROOT) -> int:
-        """Starts ``command``; its output goes to ``<folder>/<name>.log``. Returns the pid."""
+    def start(
+        self,
+        name: str,
+        command: Sequence[str],
+        cwd: Path = PROJECT_ROOT,
+        env: Mapping[str, str] | None = None,
+    ) -> int:
+        """Starts ``command`` (``env``: variables of its own on top of :attr:`env`).
+
+        Its output goes to ``<folder>/<name>.log``. Returns the pid.
+        """
         log = self.folder / f"{name}.log"
         process = subprocess.Popen(
-            list(command), cwd=cwd, env=self.env, stdout=log.open("ab"), stderr=subprocess.STDOUT
+            list(command),
+            cwd=cwd,
+            env={**self.env, **(env or {})},
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
         )
         self.running.append((name, process, log))
-        self.commands[name] = (list(command), cwd)
+        self.commands[name] = (list(command), cwd, dict(env or {}))
         return process.pid
 
     def restart(self, name: str, *, kill: bool = False) -> int:
@@ -60,8 +73,27 @@ class Processes:
             process.kill()
             process.wait()
         self.running.remove(entry)
-        command, cwd = self.commands[name]
-        return self.start(name, command, cwd)
+        command, cwd, env = self.commands[name]
+        return self.start(name, command, cwd, env)
+
+    def halt(self, name: str, *, kill: bool = True) -> None:
+        """Stops ``name`` (``kill``: SIGKILL, no chance to clean up); :meth:`again` restarts it."""
+        entry = next(e for e in self.running if e[0] == name)
+        if kill:
+            entry[1].kill()
+        else:
+            entry[1].terminate()
+        try:
+            entry[1].wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            entry[1].kill()
+            entry[1].wait()
+        self.running.remove(entry)
+
+    def again(self, name: str) -> int:
+        """Starts a halted process with its command and variables."""
+        command, cwd, env = self.commands[name]
+        return self.start(name, command, cwd, env)
 
     def wait_for(self, url: str, timeout_s: float = 240) -> None:
         """Waits until ``url`` answers; fails early when a process has exited."""

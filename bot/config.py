@@ -50,6 +50,10 @@ class Settings:
     graph_api_version: str = "v24.0"
     metrics_token: str = ""
     """When set, ``/metrics`` of the web service needs ``Authorization: Bearer <token>``."""
+    redis_url: str = ""
+    rabbitmq_url: str = ""
+    """RabbitMQ for the production profile: the Rasa replicas' events go to the events worker."""
+    """Redis for the production profile: the widget's outboxes shared by the Rasa replicas."""
     trust_proxy: bool = False
     """Behind a TLS-terminating proxy: trust its ``X-Forwarded-Proto`` (Secure cookies) and ``X-Forwarded-For``."""
 
@@ -107,6 +111,8 @@ _ENV: dict[str, tuple[str, Callable[[str], object]]] = {
     "DIGITUKI_HANDOFF_HOURS": ("handoff_hours", str),
     "DIGITUKI_HANDOFF_EXCEPTIONS": ("handoff_exceptions", str),
     "DIGITUKI_TRUST_PROXY": ("trust_proxy", _flag),
+    "DIGITUKI_REDIS_URL": ("redis_url", str),
+    "DIGITUKI_RABBITMQ_URL": ("rabbitmq_url", str),
     "DIGITUKI_METRICS_TOKEN": ("metrics_token", str),
     "DIGITUKI_MESSENGER_PAGE_TOKEN": ("messenger_page_token", str),
     "DIGITUKI_MESSENGER_APP_SECRET": ("messenger_app_secret", str),

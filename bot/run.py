@@ -1,6 +1,11 @@
-"""``make run``: train if needed, start the Rasa server, the action server and the web service.
+"""``make run`` and ``make run-prod``: train if needed, start every process of a profile.
 
-The three run as child processes; Ctrl-C (or one of them stopping) stops them all.
+The embedded profile (``make run``) is one Rasa server, one action server and the
+web service on SQLite. The production profile (``--profile production``, ``make
+run-prod``) is PostgreSQL, Redis and RabbitMQ, with several Rasa replicas and action
+servers behind the gateway, the events worker and the web service
+(:func:`production_services`). The processes run as children; Ctrl-C (or one of
+them stopping) stops them all.
 """
 
 from __future__ import annotations
@@ -11,15 +16,19 @@ import secrets
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from bot.config import PROJECT_ROOT, Settings, load_settings
+from bot.config import PROJECT_ROOT, ConfigError, Settings, load_settings
 from bot.training import ensure_model
 
 READY_TIMEOUT_S = 240.0
+DEMO_PROVIDERS = PROJECT_ROOT / "data" / "providers" / "demo.csv"
 
 
 @dataclass
@@ -27,7 +36,52 @@ class Service:
     name: str
     command: list[str]
     health_url: str
+    env: dict[str, str] = field(default_factory=dict)
+    """Variables of this process only (its metrics port, its name in the logs)."""
     process: subprocess.Popen[bytes] | None = None
+
+
+@dataclass(frozen=True)
+class ProductionLayout:
+    """Ports of the production profile's processes (all on ``host``)."""
+
+    rasa_port: int = 5005
+    """The gateway's entry for the Rasa replicas: widget, Messenger, REST, HTTP API."""
+    action_port: int = 5055
+    """The gateway's entry for the action servers (the Rasa replicas call it)."""
+    admin_port: int = 9100
+    """The gateway's own /health, /ready and /metrics."""
+    rasa_replicas: tuple[int, ...] = (5101, 5102)
+    action_replicas: tuple[int, ...] = (5151, 5152)
+    side_ports: tuple[int, ...] = (9101, 9102, 9103, 9104, 9105)
+    """/health, /ready and /metrics of the action servers, the Rasa replicas and the
+    events worker, in that order."""
+    host: str = "127.0.0.1"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str], settings: Settings) -> ProductionLayout:
+        """Replica counts from ``DIGITUKI_RASA_REPLICAS`` / ``DIGITUKI_ACTION_REPLICAS``."""
+        counts = {}
+        for name in ("DIGITUKI_RASA_REPLICAS", "DIGITUKI_ACTION_REPLICAS"):
+            raw = environ.get(name, "2").strip() or "2"
+            if not raw.isdigit() or not 1 <= int(raw) <= 16:
+                raise ConfigError(f"{name}={raw!r}: expected a number from 1 to 16")
+            counts[name] = int(raw)
+        rasa, actions = counts["DIGITUKI_RASA_REPLICAS"], counts["DIGITUKI_ACTION_REPLICAS"]
+        return cls(
+            rasa_port=_port(settings.rasa_url),
+            action_port=_port(settings.action_server_url),
+            rasa_replicas=tuple(5101 + i for i in range(rasa)),
+            action_replicas=tuple(5151 + i for i in range(actions)),
+            side_ports=tuple(9101 + i for i in range(rasa + actions + 1)),
+        )
+
+
+def _port(url: str) -> int:
+    port = urlsplit(url).port
+    if port is None:
+        raise ConfigError(f"{url!r} needs an explicit port")
+    return port
 
 
 def _bin(name: str) -> str:
@@ -68,6 +122,131 @@ def services(settings: Settings, model: Path, token: str) -> list[Service]:
     ]
 
 
+PRODUCTION_ENDPOINTS = "endpoints.production.yml"
+LOCK_LIFETIME_S = 30
+"""How long a dead replica's hold on a conversation lasts (Rasa's ``TICKET_LOCK_LIFETIME``)."""
+
+
+def production_services(
+    settings: Settings, model: Path, token: str, layout: ProductionLayout
+) -> list[Service]:
+    """The processes of the production profile, in starting order.
+
+    Action servers and Rasa replicas on their own ports, the gateway in front of
+    each group (the one entry point), the events worker (RabbitMQ to the database)
+    and the web service, which reaches the Rasa replicas through the gateway.
+    """
+    if len(layout.side_ports) < len(layout.rasa_replicas) + len(layout.action_replicas) + 1:
+        raise ConfigError("the production layout needs a side port per replica and the worker")
+    host = layout.host
+    gateway = f"http://{host}:{layout.rasa_port}"
+    actions_entry = f"http://{host}:{layout.action_port}/webhook"
+    side = iter(layout.side_ports)
+    found: list[Service] = []
+    for number, port in enumerate(layout.action_replicas, 1):
+        metrics = next(side)
+        log_config = _logging_config(f"actions-{number}", settings.log_level)
+        found.append(
+            Service(
+                f"action server {number}",
+                [
+                    _bin("rasa"),
+                    "run",
+                    "actions",
+                    "--actions",
+                    "actions",
+                    "--port",
+                    str(port),
+                    "--logging-config-file",
+                    str(log_config),
+                ],  # fmt: skip
+                f"http://{host}:{port}/health",
+                {
+                    "DIGITUKI_SERVICE_NAME": f"actions-{number}",
+                    "DIGITUKI_METRICS_PORT": str(metrics),
+                },
+            )
+        )
+    for number, port in enumerate(layout.rasa_replicas, 1):
+        metrics = next(side)
+        found.append(
+            Service(
+                f"rasa replica {number}",
+                [
+                    _bin("rasa"),
+                    "run",
+                    "--model",
+                    str(model),
+                    "--port",
+                    str(port),
+                    "--enable-api",
+                    "--auth-token",
+                    token,
+                    "--credentials",
+                    "credentials.yml",
+                    "--endpoints",
+                    PRODUCTION_ENDPOINTS,
+                ],  # fmt: skip
+                f"http://{host}:{metrics}/ready",
+                {
+                    "DIGITUKI_SERVICE_NAME": f"rasa-{number}",
+                    "DIGITUKI_METRICS_PORT": str(metrics),
+                    "DIGITUKI_ACTION_SERVER_URL": actions_entry,
+                    "TICKET_LOCK_LIFETIME": str(LOCK_LIFETIME_S),
+                },
+            )
+        )
+    found.append(
+        Service(
+            "gateway",
+            gateway_command(layout),
+            f"http://{host}:{layout.admin_port}/ready",
+            {"DIGITUKI_SERVICE_NAME": "gateway"},
+        )
+    )
+    metrics = next(side)
+    found.append(
+        Service(
+            "events worker",
+            [sys.executable, "-m", "bot.events_worker"],
+            f"http://{host}:{metrics}/ready",
+            {"DIGITUKI_SERVICE_NAME": "events", "DIGITUKI_METRICS_PORT": str(metrics)},
+        )
+    )
+    found.append(
+        Service(
+            "web service",
+            [sys.executable, "-m", "bot.web"],
+            f"http://{settings.web_host}:{settings.web_port}/ready",
+            {"DIGITUKI_SERVICE_NAME": "web", "DIGITUKI_RASA_URL": gateway},
+        )
+    )
+    return found
+
+
+def _logging_config(service: str, level: str) -> Path:
+    """The action server's ``--logging-config-file`` (it sets up its logging from it)."""
+    from bot.logs import log_format, write_logging_config
+
+    fmt = log_format()
+    path = Path(tempfile.gettempdir()) / f"digituki-logging-{service}-{fmt}-{level.lower()}.yml"
+    return write_logging_config(path, service, level, fmt)
+
+
+def gateway_command(layout: ProductionLayout) -> list[str]:
+    """``python -m bot.gateway`` with one pool for the Rasa replicas, one for the action servers."""
+    host = layout.host
+    rasa = ",".join(f"http://{host}:{p}" for p in layout.rasa_replicas)
+    actions = ",".join(f"http://{host}:{p}" for p in layout.action_replicas)
+    return [
+        sys.executable, "-m", "bot.gateway",
+        "--pool", f"rasa={host}:{layout.rasa_port}", rasa,
+        "--pool", f"actions={host}:{layout.action_port}", actions,
+        "--health-path", "actions=/health",
+        "--admin", f"{host}:{layout.admin_port}",
+    ]  # fmt: skip
+
+
 def _ready(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
@@ -76,11 +255,73 @@ def _ready(url: str) -> bool:
         return False
 
 
+def check_production(settings: Settings) -> None:
+    """The production profile needs PostgreSQL, Redis and RabbitMQ: say which is missing."""
+    problems = []
+    if not settings.database_url.startswith("postgresql"):
+        problems.append("DIGITUKI_DATABASE_URL must be a postgresql:// URL")
+    if not settings.redis_url:
+        problems.append("DIGITUKI_REDIS_URL is not set (e.g. redis://127.0.0.1:6379/0)")
+    if not settings.rabbitmq_url:
+        problems.append(
+            "DIGITUKI_RABBITMQ_URL is not set (e.g. amqp://guest:guest@127.0.0.1:5672/)"
+        )
+    if problems:
+        raise ConfigError("the production profile: " + "; ".join(problems))
+
+
+def prepare_database(settings: Settings) -> None:
+    """Creates the PostgreSQL database if missing, migrates it, imports the demo providers."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from bot.cli import main as cli
+
+    url = make_url(settings.database_url)
+    server = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with server.connect() as connection:
+            exists = connection.scalar(
+                text("select 1 from pg_database where datname = :name"), {"name": url.database}
+            )
+            if not exists:
+                print(f"digituki: creating the database {url.database}", flush=True)
+                connection.execute(text(f'create database "{url.database}"'))
+    finally:
+        server.dispose()
+    for command in (
+        ["db", "upgrade"],
+        ["providers", "import", "--quiet", "--source", "demo", str(DEMO_PROVIDERS)],
+    ):
+        if cli(command) != 0:
+            raise ConfigError(f"digituki {' '.join(command)} failed")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--no-train", action="store_true", help="fail instead of training a model")
+    parser.add_argument(
+        "--profile",
+        choices=("embedded", "production"),
+        default="embedded",
+        help="embedded: SQLite, one of each (default); production: PostgreSQL, Redis, RabbitMQ, replicas",
+    )
+    parser.add_argument(
+        "--prepare",
+        action="store_true",
+        help="production: create and migrate the database and import the demo providers first",
+    )
     args = parser.parse_args(argv)
-    settings = load_settings()
+    try:
+        settings = load_settings()
+        if args.profile == "production":
+            check_production(settings)
+            layout = ProductionLayout.from_env(os.environ, settings)
+            if args.prepare:
+                prepare_database(settings)
+    except ConfigError as error:
+        print(f"digituki: {error}", file=sys.stderr)
+        return 2
     model = ensure_model() if not args.no_train else Path(os.environ["DIGITUKI_MODEL"])
     token = os.environ.get("DIGITUKI_RASA_TOKEN") or secrets.token_urlsafe(18)
     env = {
@@ -89,7 +330,10 @@ def main(argv: list[str] | None = None) -> int:
         "DIGITUKI_DATABASE_URL": settings.database_url,
         "DIGITUKI_RASA_TOKEN": token,  # the web service writes workers' messages to Rasa
     }
-    running = services(settings, model, token)
+    if args.profile == "production":
+        running = production_services(settings, model, token, layout)
+    else:
+        running = services(settings, model, token)
     stopping = False
 
     def stop(*_: object) -> None:
@@ -100,7 +344,9 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, stop)
     try:
         for service in running:
-            service.process = subprocess.Popen(service.command, cwd=PROJECT_ROOT, env=env)
+            service.process = subprocess.Popen(
+                service.command, cwd=PROJECT_ROOT, env={**env, **service.env}
+            )
         deadline = time.monotonic() + READY_TIMEOUT_S
         waiting = list(running)
         while waiting and not stopping:
@@ -113,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(0.5)
         web = f"http://{settings.web_host}:{settings.web_port}"
         print(
-            "\nDigituki is running (Ctrl+C stops it):\n"
+            f"\nDigituki is running, {args.profile} profile (Ctrl+C stops it):\n"
             f"  widget demo      {web}/demo/fi   ({web}/demo/sv, {web}/demo/en)\n"
             f"  workers' console {web}/console   (accounts: digituki agents add NAME)\n"
             f"  chat (REST)      {settings.rasa_url}/webhooks/rest/webhook  (make chat)\n"
@@ -121,10 +367,14 @@ def main(argv: list[str] | None = None) -> int:
             f"  action server    {settings.action_server_url}\n"
             f"  web service      {web}/health\n"
             f"  provider search  {web}/api/v1/providers/search?municipality=Lieksa&topic=smartphone\n"
-            f"  database         {settings.database_url}\n"
-            f"  model            {model.name}\n",
+            f"  database         {_without_password(settings.database_url)}\n"
+            f"  model            {model.name}",
             flush=True,
         )
+        if args.profile == "production":
+            for service in running:
+                print(f"  {service.name:<16} ready: {service.health_url}", flush=True)
+        print(flush=True)
         while not stopping:
             dead = [s for s in running if s.process and s.process.poll() is not None]
             if dead:
@@ -142,6 +392,13 @@ def main(argv: list[str] | None = None) -> int:
                     service.process.wait(timeout=15)
                 except subprocess.TimeoutExpired:
                     service.process.kill()
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@", 1)
+    return url
 
 
 if __name__ == "__main__":

@@ -1,38 +1,135 @@
-"""Rasa event broker that keeps every conversation's messages in our database.
+"""Rasa's events into our database: messages for the console, facts for the reports.
 
-Configured in ``endpoints.yml`` (``type: connectors.event_store.DatabaseEventBroker``).
-The Rasa server publishes each new tracker event here; user and bot messages
-(workers' messages included) are stored redacted in ``conversation_events``, from
-where the handoff console reads them live; what the reports count (languages,
-needs, searches: ``bot.analytics.facts_of``) goes to ``analytics_events``. Anything
-else is ignored. A failing write is logged and never breaks the conversation.
+:func:`record_event` is the one place where an event, as Rasa publishes it, becomes
+what we keep: a user or bot message (workers' messages included) goes to
+``conversation_events`` with its text masked, from where the handoff console reads
+it live; what the reports count (languages, needs, searches: ``bot.analytics.facts_of``)
+goes to ``analytics_events``. Anything else is ignored. Two things call it:
+
+- :class:`DatabaseEventBroker`, the event broker of the single-server profile
+  (``type: connectors.event_store.DatabaseEventBroker`` in ``endpoints.yml``): the
+  Rasa server writes each event as it publishes it; a failing write is logged and
+  never breaks the conversation;
+- the events worker (:mod:`bot.events_worker`) of the production profile, which
+  takes the events of several Rasa servers from RabbitMQ and passes each one's
+  message id as the receipt, so an event delivered twice is stored once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from typing import Any
 
 from rasa.core.brokers.broker import EventBroker
 from rasa.utils.endpoints import EndpointConfig
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import delete, insert, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
-from bot.analytics import facts_of, record_facts
+from bot.analytics import facts_of
 from bot.db.engine import make_engine, make_session_factory
-from bot.handoff.events import ConversationEvents, message_from_rasa_event
+from bot.db.models import AnalyticsEventRow, ConversationEventRow, EventReceiptRow
+from bot.handoff.events import MAX_TEXT, message_from_rasa_event
 from bot.privacy import redact_pii
 
 log = logging.getLogger(__name__)
 
+RECEIPT_DAYS = 7
+"""Receipts are kept this long: a redelivery comes within minutes, hours after a long outage."""
+MAX_RECEIPT = 64
+
+
+def record_event(sessions: sessionmaker, event: dict[str, Any], receipt: str | None = None) -> bool:
+    """Stores what one Rasa event holds for the console and the reports, in one transaction.
+
+    ``receipt`` is a unique key of the event (the events worker passes its message
+    id). It is stored with the rest; when it is there already, the event was stored
+    before: nothing is written and the answer is ``False``. An event that holds
+    nothing to store writes nothing, not even its receipt (its redelivery writes
+    nothing either), so the answer is ``False`` only for a real duplicate.
+    """
+    if receipt is not None and not 0 < len(receipt) <= MAX_RECEIPT:
+        raise ValueError(f"a receipt has 1 to {MAX_RECEIPT} characters")
+    message = message_from_rasa_event(event)
+    facts = [_without_nul(fact) for fact in facts_of(event)]
+    if message is None and not facts:
+        return True
+    try:
+        with sessions.begin() as session:
+            if receipt is not None:
+                # First, so a duplicate fails before anything else is written (and, on
+                # PostgreSQL, waits for a concurrent worker's transaction to decide).
+                session.execute(insert(EventReceiptRow).values(key=receipt, received_at=_now()))
+            if message is not None:
+                append_message(session, message)
+            session.add_all(AnalyticsEventRow(**fact) for fact in facts)
+    except IntegrityError:
+        if receipt is not None and has_receipt(sessions, receipt):
+            return False
+        raise
+    return True
+
+
+def append_message(session: Session, message: dict[str, Any]) -> None:
+    """Adds a message (:func:`~bot.handoff.events.message_from_rasa_event`) in ``session``'s transaction.
+
+    The text is masked here, whoever masked it before (masking is idempotent).
+    """
+    session.execute(
+        insert(ConversationEventRow).values(
+            conversation_id=message["conversation_id"][:200],
+            sender=message["sender"],
+            text=_without_nul(redact_pii(message["text"]))[:MAX_TEXT],
+            agent=message["agent"],
+            message_id=message["message_id"],
+            timestamp=message["timestamp"],
+        )
+    )
+
+
+def has_receipt(sessions: sessionmaker, receipt: str) -> bool:
+    """Whether an event with this receipt was stored (in the last :data:`RECEIPT_DAYS`)."""
+    with sessions() as session:
+        return (
+            session.scalar(select(EventReceiptRow.key).where(EventReceiptRow.key == receipt))
+            is not None
+        )
+
+
+def forget_receipts(
+    sessions: sessionmaker,
+    older_than: dt.timedelta = dt.timedelta(days=RECEIPT_DAYS),
+    *,
+    now: dt.datetime | None = None,
+) -> int:
+    """Deletes the receipts older than ``older_than``; how many went."""
+    limit = (now or _now()) - older_than
+    with sessions.begin() as session:
+        result = session.execute(delete(EventReceiptRow).where(EventReceiptRow.received_at < limit))
+        return int(result.rowcount or 0)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _without_nul(value: Any) -> Any:
+    """PostgreSQL refuses text with NUL characters; nobody wrote them on purpose."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {key: _without_nul(item) for key, item in value.items()}
+    return value
+
 
 class DatabaseEventBroker(EventBroker):
-    """Writes messages to ``conversation_events`` as Rasa publishes them."""
+    """Writes each event's messages and report facts to the database as Rasa publishes it."""
 
     def __init__(self, url: str) -> None:
         self._engine = make_engine(url)
         self._sessions = make_session_factory(self._engine)
-        self.events = ConversationEvents(self._sessions)
 
     @classmethod
     async def from_endpoint_config(
@@ -46,23 +143,9 @@ class DatabaseEventBroker(EventBroker):
 
     def publish(self, event: dict[str, Any]) -> None:
         try:
-            record_facts(self._sessions, facts_of(event))
+            record_event(self._sessions, event)
         except SQLAlchemyError:
-            log.exception("could not store a report fact")
-        message = message_from_rasa_event(event)
-        if message is None:
-            return
-        try:
-            self.events.append(
-                message["conversation_id"],
-                message["sender"],
-                redact_pii(message["text"]),
-                message["timestamp"],
-                agent=message["agent"],
-                message_id=message["message_id"],
-            )
-        except SQLAlchemyError:
-            log.exception("could not store a conversation event")
+            log.exception("could not store an event (%s)", event.get("event"))
 
     def is_ready(self) -> bool:
         return True

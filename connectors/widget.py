@@ -28,10 +28,21 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from websockets.exceptions import ConnectionClosed
 
+from bot.observability import MESSAGE_ERRORS, MESSAGE_SECONDS, MESSAGES
+from connectors.widget_outbox import (
+    CLAIMED,
+    DONE,
+    MemoryOutbox,
+    Outbox,
+    OutboxLimits,
+    RedisOutbox,
+)
+
 log = logging.getLogger(__name__)
 
 LANGUAGES = ("fi", "sv", "en")
 SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
+MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 DEFAULT_ORIGINS = ("http://localhost:8080", "http://127.0.0.1:8080")
 
 
@@ -46,100 +57,140 @@ class Limits:
     outbox_size: int = 200
     """Unacknowledged messages kept per conversation; the oldest go first beyond this."""
     outbox_ttl_s: float = 24 * 3600
+    claim_lease_s: float = 10.0
+    """A message being handled is the handler's for this long, renewed while it works:
+    if its replica dies, a copy the widget sends again is handled elsewhere after this."""
 
 
 class FrameError(ValueError):
     """A frame the protocol does not allow; ``code`` is sent back to the widget."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, message_id: str | None = None) -> None:
         super().__init__(message)
         self.code = code
+        self.message_id = message_id
+        """The widget's id of the message this is about, when it gave one."""
+
+
+class Unavailable(FrameError):
+    """The bot could not handle a message now; the person may send it again."""
+
+    def __init__(self, message_id: str | None = None) -> None:
+        super().__init__(
+            "unavailable", "the message could not be handled now; send it again", message_id
+        )
 
 
 @dataclass
-class _Conversation:
-    next_seq: int = 1
-    outbox: deque[dict[str, Any]] = field(default_factory=deque)
-    sockets: set[Any] = field(default_factory=set)
-    touched: float = field(default_factory=time.monotonic)
+class _Socket:
+    """One open socket of a conversation, and the next number it should be sent."""
+
+    socket: Any
+    next_seq: int
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 class WidgetSessions:
-    """Outboxes and open sockets of the widget conversations of this process."""
+    """The open sockets of this process in front of the (possibly shared) outbox.
 
-    def __init__(self, limits: Limits | None = None) -> None:
+    Frames reach a socket in the order of their numbers, each once: a frame announced
+    ahead of one still on its way is sent after the missing ones, read from the outbox.
+    """
+
+    def __init__(self, limits: Limits | None = None, outbox: Outbox | None = None) -> None:
         self.limits = limits or Limits()
-        self._conversations: dict[str, _Conversation] = {}
+        self.outbox: Outbox = outbox or MemoryOutbox(
+            OutboxLimits(self.limits.outbox_size, self.limits.outbox_ttl_s)
+        )
+        self._sockets: dict[str, dict[int, _Socket]] = {}
+        self._started: asyncio.Task[None] | None = None
 
-    def _get(self, session_id: str) -> _Conversation:
-        self._expire()
-        conversation = self._conversations.setdefault(session_id, _Conversation())
-        conversation.touched = time.monotonic()
-        return conversation
+    async def start(self) -> None:
+        """Starts listening to the outbox's announcements (once, on first use)."""
+        if self._started is None:
+            if isinstance(self.outbox, RedisOutbox):
+                self.outbox.reconnected = self._catch_up
+            self._started = asyncio.ensure_future(self.outbox.start(self._announced))
+        await asyncio.shield(self._started)
 
-    def _expire(self) -> None:
-        limit = time.monotonic() - self.limits.outbox_ttl_s
-        for key in [
-            k for k, c in self._conversations.items() if c.touched < limit and not c.sockets
-        ]:
-            del self._conversations[key]
+    async def known(self, session_id: str) -> bool:
+        return await self.outbox.known(session_id)
 
-    def known(self, session_id: str) -> bool:
-        return session_id in self._conversations
+    async def resume(self, session_id: str, last_seq: int) -> None:
+        """A conversation the outbox does not know (expired, or Redis lost it): numbering goes on."""
+        await self.outbox.resume(session_id, last_seq)
 
-    def attach(self, session_id: str, socket: Any) -> None:
-        self._get(session_id).sockets.add(socket)
-
-    def resume(self, session_id: str, last_seq: int) -> None:
-        """A conversation this process does not know (it restarted): numbering goes on."""
-        conversation = self._get(session_id)
-        conversation.next_seq = max(conversation.next_seq, last_seq + 1)
+    async def attach(self, session_id: str, socket: Any, last_seq: int) -> None:
+        """Sends what waits after ``last_seq``; from then on, every new frame."""
+        await self.start()
+        entry = _Socket(socket, last_seq + 1)
+        async with entry.lock:
+            self._sockets.setdefault(session_id, {})[id(socket)] = entry
+            await self.outbox.ack(session_id, last_seq)
+            for frame in await self.outbox.pending(session_id, last_seq):
+                await self._send(session_id, entry, frame)
 
     def detach(self, session_id: str, socket: Any) -> None:
-        conversation = self._conversations.get(session_id)
-        if conversation is not None:
-            conversation.sockets.discard(socket)
+        sockets = self._sockets.get(session_id)
+        if sockets is not None:
+            sockets.pop(id(socket), None)
+            if not sockets:
+                del self._sockets[session_id]
 
-    def forget(self, session_id: str) -> None:
-        self._conversations.pop(session_id, None)
+    def connected(self, session_id: str) -> int:
+        """How many sockets of the conversation are open in this process."""
+        return len(self._sockets.get(session_id, {}))
 
-    def ack(self, session_id: str, seq: int) -> None:
-        """The widget has shown everything up to ``seq``."""
-        outbox = self._get(session_id).outbox
-        while outbox and outbox[0]["seq"] <= seq:
-            outbox.popleft()
+    async def forget(self, session_id: str) -> None:
+        await self.outbox.forget(session_id)
 
-    def pending(self, session_id: str, last_seq: int) -> list[dict[str, Any]]:
-        """Messages after ``last_seq`` not yet acknowledged; those before are dropped."""
-        self.ack(session_id, last_seq)
-        return list(self._get(session_id).outbox)
+    async def ack(self, session_id: str, seq: int) -> None:
+        await self.outbox.ack(session_id, seq)
 
     async def deliver(self, session_id: str, frame: dict[str, Any]) -> int:
-        """Numbers ``frame``, keeps it until acknowledged and sends it to open sockets."""
-        conversation = self._get(session_id)
-        numbered = {**frame, "seq": conversation.next_seq}
-        conversation.next_seq += 1
-        conversation.outbox.append(numbered)
-        while len(conversation.outbox) > self.limits.outbox_size:
-            dropped = conversation.outbox.popleft()
-            log.warning("widget outbox full, dropped message %s", dropped["seq"])
-        await self._send_all(conversation, numbered)
+        """Numbers ``frame`` and keeps it until acknowledged; open sockets get it at once."""
+        numbered = await self.outbox.append(session_id, frame)
         return int(numbered["seq"])
 
     async def signal(self, session_id: str, frame: dict[str, Any]) -> None:
-        """A frame that is not kept (typing): only to sockets open now."""
-        conversation = self._conversations.get(session_id)
-        if conversation is not None:
-            await self._send_all(conversation, frame)
+        """A frame that is not kept (typing): only to sockets open now, wherever they are."""
+        try:
+            await self.outbox.announce(session_id, frame)
+        except Exception as error:  # typing dots are not worth failing a message for
+            log.warning("widget: could not announce a %s frame (%s)", frame.get("type"), error)
 
-    @staticmethod
-    async def _send_all(conversation: _Conversation, frame: dict[str, Any]) -> None:
-        text = json.dumps(frame, ensure_ascii=False)
-        for socket in list(conversation.sockets):
-            try:
-                await socket.send(text)
-            except Exception:  # a closed socket: the outbox keeps the message
-                conversation.sockets.discard(socket)
+    async def _announced(self, session_id: str, frame: dict[str, Any]) -> None:
+        for entry in list(self._sockets.get(session_id, {}).values()):
+            if "seq" not in frame:
+                await self._send_now(session_id, entry, frame)
+                continue
+            async with entry.lock:
+                seq = int(frame["seq"])
+                if seq < entry.next_seq:
+                    continue  # sent already (from the outbox)
+                if seq > entry.next_seq:  # one is still on its way: take them in order
+                    for missing in await self.outbox.pending(session_id, entry.next_seq - 1):
+                        if missing["seq"] < seq:
+                            await self._send(session_id, entry, missing)
+                await self._send(session_id, entry, frame)
+
+    async def _catch_up(self) -> None:
+        """After a lost subscription: what was announced meanwhile, from the outboxes."""
+        for session_id, sockets in list(self._sockets.items()):
+            for entry in list(sockets.values()):
+                async with entry.lock:
+                    for frame in await self.outbox.pending(session_id, entry.next_seq - 1):
+                        await self._send(session_id, entry, frame)
+
+    async def _send(self, session_id: str, entry: _Socket, frame: dict[str, Any]) -> None:
+        entry.next_seq = max(entry.next_seq, int(frame["seq"]) + 1)
+        await self._send_now(session_id, entry, frame)
+
+    async def _send_now(self, session_id: str, entry: _Socket, frame: dict[str, Any]) -> None:
+        try:
+            await entry.socket.send(json.dumps(frame, ensure_ascii=False))
+        except Exception:  # a closed socket: the outbox keeps the message
+            self.detach(session_id, entry.socket)
 
 
 def message_frame(message: dict[str, Any]) -> dict[str, Any]:
@@ -247,12 +298,16 @@ class WidgetInput(InputChannel):
         allowed_origins: list[str] | None = None,
         limits: Limits | None = None,
         demo_probe: DemoDataProbe | None = None,
+        outbox: Outbox | None = None,
     ) -> None:
         self.allowed_origins = {o.rstrip("/") for o in (allowed_origins or DEFAULT_ORIGINS)}
-        self.sessions = WidgetSessions(limits)
+        self.sessions = WidgetSessions(limits, outbox)
         self.limits = self.sessions.limits
         self.demo_probe = demo_probe or DemoDataProbe(None)
         self._handling: set[asyncio.Future[Any]] = set()
+        self.log_level: str | None = None
+        """Set when the Rasa server made this channel: our log format is set up again
+        in :meth:`blueprint`, after the server set up its own."""
 
     @classmethod
     def name(cls) -> str:
@@ -260,8 +315,19 @@ class WidgetInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> WidgetInput:
-        """Allowed origins from ``credentials.yml``, else ``DIGITUKI_WIDGET_ORIGINS``."""
+        """Allowed origins from ``credentials.yml``, else ``DIGITUKI_WIDGET_ORIGINS``.
+
+        With ``DIGITUKI_REDIS_URL`` (or ``redis_url``) set, outboxes live in Redis and
+        several Rasa replicas serve the same widgets (the production profile).
+        """
         from bot.config import load_settings
+        from bot.logs import configure_logging
+        from bot.observability import (
+            database_check,
+            redis_check,
+            start_process_observability,
+            tcp_check,
+        )
         from bot.privacy import install_log_redaction
         from connectors.server_tuning import validate_action_responses_with_a_compiled_schema
 
@@ -269,6 +335,7 @@ class WidgetInput(InputChannel):
         install_log_redaction()
         credentials = credentials or {}
         settings = load_settings()
+        configure_logging("rasa", settings.log_level)
         origins = credentials.get("allowed_origins") or settings.allowed_widget_origins
         if isinstance(origins, str):
             origins = [o.strip() for o in origins.split(",") if o.strip()]
@@ -280,7 +347,22 @@ class WidgetInput(InputChannel):
             **{k: credentials[k] for k in ("max_text", "messages_per_window") if k in credentials}
         )
         database_url = credentials.get("database_url") or settings.database_url
-        return cls(list(origins), limits, DemoDataProbe(database_url))
+        redis_url = credentials.get("redis_url") or settings.redis_url
+        outbox = (
+            RedisOutbox(redis_url, OutboxLimits(limits.outbox_size, limits.outbox_ttl_s))
+            if redis_url
+            else None
+        )
+        checks = {"database": database_check(database_url)}
+        if redis_url:
+            checks["redis"] = redis_check(redis_url)
+        if settings.rabbitmq_url:
+            broker = urlsplit(settings.rabbitmq_url)
+            checks["rabbitmq"] = tcp_check(broker.hostname or "127.0.0.1", broker.port or 5672)
+        start_process_observability("rasa", checks)
+        channel = cls(list(origins), limits, DemoDataProbe(database_url), outbox)
+        channel.log_level = settings.log_level
+        return channel
 
     def get_output_channel(self) -> OutputChannel:
         return WidgetOutput(self.sessions)
@@ -290,6 +372,10 @@ class WidgetInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         widget = Blueprint("widget_webhook", __name__)
+        if self.log_level is not None:
+            from bot.logs import configure_logging
+
+            configure_logging("rasa", self.log_level)
 
         @widget.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -319,9 +405,10 @@ class WidgetInput(InputChannel):
                     try:
                         await self._handle(connection, raw, on_new_message)
                     except FrameError as error:
-                        await self._send(
-                            socket, {"type": "error", "code": error.code, "message": str(error)}
-                        )
+                        reply = {"type": "error", "code": error.code, "message": str(error)}
+                        if error.message_id:
+                            reply["id"] = error.message_id
+                        await self._send(socket, reply)
             finally:
                 if connection.session_id:
                     self.sessions.detach(connection.session_id, socket)
@@ -349,13 +436,13 @@ class WidgetInput(InputChannel):
             if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
                 raise FrameError("bad_frame", "ack needs a non-negative integer seq")
             if connection.session_id:
-                self.sessions.ack(connection.session_id, seq)
+                await self.sessions.ack(connection.session_id, seq)
         elif kind == "restart":
             if frame.get("language") in LANGUAGES:  # the language the widget shows now
                 connection.language = frame["language"]
             if connection.session_id:
                 self.sessions.detach(connection.session_id, connection.socket)
-                self.sessions.forget(connection.session_id)
+                await self.sessions.forget(connection.session_id)
             await self._start(connection, None, 0, on_new_message)
         else:
             raise FrameError("bad_frame", f"unknown frame type {kind!r}")
@@ -401,7 +488,7 @@ class WidgetInput(InputChannel):
         on_new_message: Callable[[UserMessage], Awaitable[Any]],
     ) -> None:
         """Welcome, then what waits in the outbox; a new conversation starts with a greeting."""
-        new = session_id is None or not self.sessions.known(session_id)
+        new = session_id is None or not await self.sessions.known(session_id)
         if session_id is None:
             session_id = secrets.token_hex(16)
         connection.session_id = session_id
@@ -416,11 +503,8 @@ class WidgetInput(InputChannel):
         )
         if new:
             # The widget's numbering goes on: what it has shown stays shown, nothing is hidden.
-            self.sessions.resume(session_id, last_seq)
-        pending = [] if new else self.sessions.pending(session_id, last_seq)
-        self.sessions.attach(session_id, connection.socket)
-        for queued in pending:
-            await self._send(connection.socket, queued)
+            await self.sessions.resume(session_id, last_seq)
+        await self.sessions.attach(session_id, connection.socket, last_seq)
         if new and last_seq == 0:
             await self._to_rasa(connection, "/session_start", {}, on_new_message)
 
@@ -456,7 +540,54 @@ class WidgetInput(InputChannel):
             if not (-90 <= lat <= 90 and -180 <= lon <= 180):
                 raise FrameError("bad_frame", "location out of range")
             extra["location"] = {"lat": lat, "lon": lon}
-        await self._to_rasa(connection, text.strip(), extra, on_new_message)
+        message_id = frame.get("id")
+        if message_id is None:
+            await self._to_rasa(connection, text.strip(), extra, on_new_message)
+            return
+        if not isinstance(message_id, str) or not MESSAGE_ID.match(message_id):
+            raise FrameError("bad_frame", "a message id is 1-64 letters, digits, - or _")
+        await self._once(connection, message_id, text.strip(), extra, on_new_message)
+
+    async def _once(
+        self,
+        connection: _Connection,
+        message_id: str,
+        text: str,
+        extra: dict[str, Any],
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+    ) -> None:
+        """Handles a message with the widget's id once, however often the widget sends it.
+
+        The widget sends again what it has no ``handled`` frame for after a reconnect.
+        The first sender claims the message; a copy that comes while it is handled
+        elsewhere waits for that to end, and takes it over if that replica died (its
+        claim ran out). Then the widget gets ``handled`` with the id.
+        """
+        session_id = str(connection.session_id)
+        outbox = self.sessions.outbox
+        state = await outbox.claim(session_id, message_id, self.limits.claim_lease_s)
+        while state not in (CLAIMED, DONE):
+            await asyncio.sleep(0.5)
+            state = await outbox.claim(session_id, message_id, self.limits.claim_lease_s)
+        if state == DONE:
+            await self._send(connection.socket, {"type": "handled", "id": message_id})
+            return
+
+        async def keep_claim() -> None:
+            while True:
+                await asyncio.sleep(self.limits.claim_lease_s / 3)
+                await outbox.renew(session_id, message_id, self.limits.claim_lease_s)
+
+        renewing = asyncio.ensure_future(keep_claim())
+        try:
+            await self._to_rasa(connection, text, extra, on_new_message, message_id)
+        except Exception:
+            await outbox.finish(session_id, message_id, handled=False)
+            raise
+        finally:
+            renewing.cancel()
+        await outbox.finish(session_id, message_id, handled=True)
+        await self.sessions.signal(session_id, {"type": "handled", "id": message_id})
 
     async def _to_rasa(
         self,
@@ -464,6 +595,7 @@ class WidgetInput(InputChannel):
         text: str,
         extra: dict[str, Any],
         on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        message_id: str | None = None,
     ) -> None:
         session_id = str(connection.session_id)
         metadata = {"page_language": connection.language, "page_url": connection.page_url, **extra}
@@ -474,13 +606,25 @@ class WidgetInput(InputChannel):
             session_id,
             input_channel=self.name(),
             metadata=metadata,
+            message_id=f"widget-{session_id[:8]}-{message_id}" if message_id else None,
         )
         # When the tab closes, Sanic cancels this connection's handler. The message is
         # still handled to the end, and its reply waits in the outbox.
         handling = asyncio.ensure_future(on_new_message(message))
         self._handling.add(handling)
         handling.add_done_callback(self._handling.discard)
+        started = time.perf_counter()
+        MESSAGES.labels("widget", "in").inc()
         try:
             await asyncio.shield(handling)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            # The bot could not take the message (a part of it is down): the person is
+            # told so, and may send it again. The message is not lost silently.
+            MESSAGE_ERRORS.labels("widget").inc()
+            log.error("widget: a message could not be handled (%s)", type(error).__name__)
+            raise Unavailable(message_id) from error
         finally:
+            MESSAGE_SECONDS.labels("widget").observe(time.perf_counter() - started)
             await self.sessions.signal(session_id, {"type": "typing", "on": False})

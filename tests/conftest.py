@@ -131,3 +131,21 @@ def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):  #
         return status, out, err
 
     return run
+
+
+REDIS_URL = os.environ.get("DIGITUKI_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """The Redis server's URL; a unique key prefix per test is up to the test."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except Exception as exc:  # any client or network error means "not here"
+        message = f"Redis not reachable at {REDIS_URL} ({type(exc).__name__}: {exc})"
+        if os.environ.get("DIGITUKI_REQUIRE_REDIS") == "1":
+            pytest.fail(message + " and DIGITUKI_REQUIRE_REDIS=1")
+        pytest.skip(message)
+    yield REDIS_URL

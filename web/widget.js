@@ -140,6 +140,7 @@
       err_too_large: 'Viesti on liian pitkä. Lyhennä sitä ja yritä uudelleen.',
       err_rate_limited: 'Lähetit monta viestiä peräkkäin. Odota hetki ja yritä uudelleen.',
       err_no_session: 'Yhteys ei ollut vielä valmis. Yritä uudelleen.',
+      err_unavailable: 'Viestiäsi ei voitu nyt käsitellä, koska palvelussa on häiriö. Lähetä se hetken päästä uudelleen.',
       err_other: 'Jokin meni vikaan. Yritä uudelleen.',
       helpsWith: 'Auttaa',
       forms: 'Tukimuodot',
@@ -197,6 +198,7 @@
       err_too_large: 'Meddelandet är för långt. Förkorta det och försök igen.',
       err_rate_limited: 'Du skickade många meddelanden i rad. Vänta en stund och försök igen.',
       err_no_session: 'Anslutningen var inte klar ännu. Försök igen.',
+      err_unavailable: 'Ditt meddelande kunde inte behandlas nu på grund av en störning. Skicka det igen om en stund.',
       err_other: 'Något gick fel. Försök igen.',
       helpsWith: 'Hjälper med',
       forms: 'Stödformer',
@@ -254,6 +256,7 @@
       err_too_large: 'The message is too long. Please shorten it and try again.',
       err_rate_limited: 'You sent many messages in a row. Please wait a moment and try again.',
       err_no_session: 'The connection was not ready yet. Please try again.',
+      err_unavailable: 'Your message could not be handled just now because of a fault. Please send it again in a moment.',
       err_other: 'Something went wrong. Please try again.',
       helpsWith: 'Helps with',
       forms: 'Ways to get help',
@@ -357,6 +360,7 @@
     ready: false, // welcome received on the current socket
     started: false, // connecting was asked for at least once
     queue: [], // frames waiting for the next welcome
+    unhandled: [], // the person's messages without a `handled` yet: sent again after a reconnect
     attempts: 0, // failed connections in a row (backoff)
     reconnectTimer: null,
     typingTimer: null,
@@ -1192,6 +1196,9 @@
       case 'typing':
         setTyping(frame.on === true);
         break;
+      case 'handled':
+        forgetUnhandled(frame.id);
+        break;
       case 'error':
         onError(frame);
         break;
@@ -1228,7 +1235,43 @@
   function flushQueue() {
     var waiting = state.queue;
     state.queue = [];
-    waiting.forEach(sendFrame);
+    var sent = {};
+    waiting.forEach(function (frame) {
+      if (frame.id) {
+        sent[frame.id] = true;
+      }
+      sendFrame(frame);
+    });
+    // What the server may not have handled (the connection broke meanwhile) goes
+    // again with the same id: the server handles each id once.
+    state.unhandled.forEach(function (frame) {
+      if (!sent[frame.id]) {
+        sendFrame(frame);
+      }
+    });
+  }
+
+  /** An id for the person's message: random, so it is unique in the conversation. */
+  function newMessageId() {
+    var bytes = new Uint8Array(12);
+    if (window.crypto && window.crypto.getRandomValues) {
+      window.crypto.getRandomValues(bytes);
+    } else {
+      for (var i = 0; i < bytes.length; i++) {
+        bytes[i] = Math.floor(Math.random() * 256);
+      }
+    }
+    return Array.prototype.map
+      .call(bytes, function (b) {
+        return ('0' + b.toString(16)).slice(-2);
+      })
+      .join('');
+  }
+
+  function forgetUnhandled(id) {
+    state.unhandled = state.unhandled.filter(function (frame) {
+      return frame.id !== id;
+    });
   }
 
   /** A bot message: show it once (by seq), store it, acknowledge it. */
@@ -1307,7 +1350,10 @@
 
   /** An error frame as a short note in the current language, never raw. */
   function onError(frame) {
-    var known = ['bad_frame', 'too_large', 'rate_limited', 'no_session'];
+    var known = ['bad_frame', 'too_large', 'rate_limited', 'no_session', 'unavailable'];
+    if (typeof frame.id === 'string') {
+      forgetUnhandled(frame.id); // refused or not handled: the person decides to send again
+    }
     var code = known.indexOf(frame.code) !== -1 ? frame.code : 'other';
     setTyping(false);
     showNote(t('err_' + code), true);
@@ -1320,10 +1366,11 @@
   /** Show `shown` as the person's message and send `text` (payload or words). */
   function sendUserMessage(shown, text, metadata) {
     addEntry({ from: 'user', text: shown, lang: state.lang });
-    var frame = { type: 'message', text: text };
+    var frame = { type: 'message', text: text, id: newMessageId() };
     if (metadata) {
       frame.metadata = metadata;
     }
+    state.unhandled.push(frame);
     sendFrame(frame);
   }
 
@@ -1443,6 +1490,7 @@
     state.transcript = [];
     state.lastSeq = 0;
     state.queue = [];
+    state.unhandled = [];
     saveTranscript();
     save(KEY.lastSeq, 0);
     ui.log.textContent = '';

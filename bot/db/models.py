@@ -242,6 +242,17 @@ class AnalyticsEventRow(Base):
     comment: Mapped[str | None] = Column(Text)  # feedback comment, masked
 
 
+class EventReceiptRow(Base):
+    """An event the events worker stored, by its message id: a redelivery is stored once (0009)."""
+
+    __tablename__ = "event_receipts"
+
+    key: Mapped[str] = Column(String(64), primary_key=True)
+    received_at: Mapped[dt.datetime] = Column(
+        DateTime(timezone=True), nullable=False, default=_utcnow, index=True
+    )
+
+
 class HeldContactRow(Base):
     """A call-back contact waiting for the person's consent (migration 0007 says why)."""
 

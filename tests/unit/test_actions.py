@@ -25,7 +25,7 @@ from actions.providers import ActionRecommendProviders, ActionShowMore, Validate
 from actions.services import build_services, services, use_services
 from bot.db.engine import make_engine, make_session_factory
 from bot.handoff import Agent, Agents, HandoffQueue, HandoffRequests
-from bot.providers.repository import InMemoryProviderRepository
+from bot.providers.repository import InMemoryProviderRepository, SqlProviderRepository
 from tests.conftest import FIXTURES
 from tests.helpers import load_providers
 
@@ -441,6 +441,18 @@ async def test_request_for_a_person_is_answered_even_when_it_cannot_be_recorded(
     )
     dispatcher, _ = await run(ActionTalkToPerson(), make_tracker("ihminen", "request_human"))
     assert responses(dispatcher) == ["utter_handoff_failed"]  # logged, not raised
+
+
+@pytest.mark.parametrize("action", [ActionRecommendProviders(), ActionShowMore()])
+async def test_a_search_the_database_cannot_answer_is_said_not_swallowed(action):
+    broken = make_session_factory(make_engine("sqlite://"))  # no tables: every query fails
+    use_services(dataclasses.replace(services(), providers=SqlProviderRepository(broken)))
+    tracker = make_tracker(
+        topic=["email"], municipality="Oulu", support_form="in_person", results_shown=3
+    )
+    dispatcher, events = await run(action, tracker)
+    assert responses(dispatcher)[-1] == "utter_search_failed"  # logged, and the person told
+    assert not [e for e in events if e.get("name") == "results_shown"]
 
 
 GREETINGS = {

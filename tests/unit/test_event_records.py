@@ -1,0 +1,224 @@
+"""One Rasa event in, the console's message and the reports' facts out, once (SQLite).
+
+Also what the RabbitMQ broker sends: masked events whose facts are those of the
+events as they were, and the worker's reading of messages and settings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import sessionmaker
+
+from bot.analytics import facts_of
+from bot.config import ConfigError
+from bot.db.engine import make_engine, make_session_factory
+from bot.db.migrate import upgrade_schema
+from bot.db.models import AnalyticsEventRow, ConversationEventRow, EventReceiptRow
+from bot.events_worker import decode_event, load_worker_settings, main, schema_problem
+from bot.handoff.events import message_from_rasa_event
+from connectors import event_store
+from connectors.event_store import DatabaseEventBroker, forget_receipts, record_event
+from connectors.rabbitmq_broker import encode_event, masked_event
+
+T0 = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.timezone.utc).timestamp()
+MESSENGER_ID = "4111111111111111"  # 16 digits passing the Luhn check, like a card number
+SAID = "soita 040 123 4567 tai maija.meikalainen@example.fi"
+
+
+def user(text: str, conversation: str = "c1", at: float = T0, **fields: Any) -> dict[str, Any]:
+    return {"event": "user", "sender_id": conversation, "timestamp": at, "text": text, **fields}
+
+
+def slot(name: str, value: Any, conversation: str = "c1", at: float = T0) -> dict[str, Any]:
+    return {
+        "event": "slot",
+        "sender_id": conversation,
+        "timestamp": at,
+        "name": name,
+        "value": value,
+    }
+
+
+# Events as Rasa publishes them, with personal data where people put it.
+CONVERSATION = [
+    {"event": "action", "sender_id": MESSENGER_ID, "timestamp": T0, "name": "action_listen"},
+    user(SAID, MESSENGER_ID, T0 + 1, message_id="4f2a9c0e", input_channel="messenger",
+         parse_data={"text": SAID, "intent": {"name": "ask_help", "confidence": 0.9},
+                     "entities": [{"entity": "phone", "value": "040 123 4567"}]}),
+    slot("language", "fi", MESSENGER_ID, T0 + 2),
+    slot("topic", ["email", "banking"], MESSENGER_ID, T0 + 3),
+    slot("search_outcome", {"topics": ["email"], "municipality": "422", "region": "12",
+                            "language": "fi", "form": "in_person", "results": 2,
+                            "nearest_km": 12.5, "language_relaxed": False}, MESSENGER_ID, T0 + 4),
+    {"event": "bot", "sender_id": MESSENGER_ID, "timestamp": T0 + 5,
+     "text": "Soitan numeroon 040 123 4567", "metadata": {"agent": "Maija"}},
+    user('/feedback{"rating": "up"}', MESSENGER_ID, T0 + 6,
+         parse_data={"intent": {"name": "feedback"}, "entities": [{"entity": "rating", "value": "up"}]}),
+    slot("feedback_comment", "hyvä, soittakaa 050 987 6543", MESSENGER_ID, T0 + 7),
+]  # fmt: skip
+
+
+@pytest.fixture
+def sessions(tmp_path: Path) -> Iterator[sessionmaker]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'events.db'}")
+    upgrade_schema(engine)
+    yield make_session_factory(engine)
+    engine.dispose()
+
+
+def stored(sessions: sessionmaker) -> tuple[list[tuple[str, str, str]], int, int]:
+    """The messages (conversation, sender, text), the number of facts and of receipts."""
+    with sessions() as session:
+        messages = session.execute(
+            select(
+                ConversationEventRow.conversation_id,
+                ConversationEventRow.sender,
+                ConversationEventRow.text,
+            ).order_by(ConversationEventRow.id)
+        ).all()
+        facts = session.scalar(select(func.count()).select_from(AnalyticsEventRow))
+        receipts = session.scalar(select(func.count()).select_from(EventReceiptRow))
+    return [tuple(m) for m in messages], int(facts or 0), int(receipts or 0)
+
+
+def test_a_message_is_stored_masked_with_its_facts(sessions):
+    assert record_event(sessions, CONVERSATION[1]) is True
+    messages, facts, receipts = stored(sessions)
+    assert messages == [(MESSENGER_ID, "user", "soita [phone] tai [email]")]
+    assert (facts, receipts) == (1, 0)  # "someone wrote"; no receipt asked for
+
+
+def test_an_event_with_a_receipt_is_stored_once(sessions):
+    event = CONVERSATION[1]
+    assert record_event(sessions, event, receipt="a" * 64) is True
+    assert record_event(sessions, event, receipt="a" * 64) is False  # delivered again
+    assert record_event(sessions, event, receipt="b" * 64) is True  # another event
+    messages, facts, receipts = stored(sessions)
+    assert len(messages) == 2 and facts == 2 and receipts == 2
+
+
+def test_an_event_holding_nothing_writes_nothing(sessions):
+    assert record_event(sessions, CONVERSATION[0], receipt="listen") is True
+    assert record_event(sessions, CONVERSATION[0], receipt="listen") is True
+    assert stored(sessions) == ([], 0, 0)
+
+
+def test_a_failing_write_leaves_nothing_behind_not_even_the_receipt(sessions, monkeypatch):
+    def broken_facts(event: dict[str, Any]) -> list[dict[str, Any]]:
+        return [{**fact, "no_such_column": 1} for fact in facts_of(event)]
+
+    monkeypatch.setattr(event_store, "facts_of", broken_facts)
+    with pytest.raises(TypeError):
+        record_event(sessions, CONVERSATION[1], receipt="r1")
+    assert stored(sessions) == ([], 0, 0)
+    monkeypatch.undo()
+    assert record_event(sessions, CONVERSATION[1], receipt="r1") is True  # the retry stores it
+    assert stored(sessions)[1:] == (1, 1)
+
+
+def test_a_receipt_has_at_most_64_characters(sessions):
+    with pytest.raises(ValueError):
+        record_event(sessions, CONVERSATION[1], receipt="x" * 65)
+
+
+def test_nul_characters_are_not_stored(sessions):
+    record_event(sessions, user("hei\x00 kuka siellä"))
+    assert stored(sessions)[0] == [("c1", "user", "hei kuka siellä")]
+
+
+def test_receipts_older_than_a_week_are_forgotten(sessions):
+    now = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.timezone.utc)
+    with sessions.begin() as session:
+        for key, age in (("old", 8), ("week", 7), ("new", 1)):
+            session.add(
+                EventReceiptRow(key=key, received_at=now - dt.timedelta(days=age, minutes=1))
+            )
+    assert forget_receipts(sessions, now=now) == 2
+    with sessions() as session:
+        assert list(session.scalars(select(EventReceiptRow.key))) == ["new"]
+
+
+def test_the_database_broker_stores_the_conversation_and_survives_a_broken_database(
+    tmp_path, caplog
+):
+    broker = DatabaseEventBroker(f"sqlite:///{tmp_path / 'no-schema.db'}")
+    broker.publish(CONVERSATION[1])  # no tables: logged, not raised
+    assert "could not store an event (user)" in caplog.text
+    assert "040 123 4567" not in caplog.text
+
+
+# --- what the RabbitMQ broker sends -----------------------------------------------------
+
+
+def test_a_masked_event_has_the_facts_and_message_of_the_event_as_it_was():
+    for event in CONVERSATION:
+        masked = masked_event(event)
+        assert facts_of(masked) == facts_of(event)
+        original, sent = message_from_rasa_event(event), message_from_rasa_event(masked)
+        if original is None:
+            assert sent is None
+        else:
+            assert sent == {**original, "text": sent["text"]}
+    assert masked_event(CONVERSATION[1])["sender_id"] == MESSENGER_ID  # not "[card]"
+
+
+def test_the_message_body_has_no_personal_data_and_its_id_is_its_hash():
+    bodies = [encode_event(event) for event in CONVERSATION]
+    sent = b"".join(body for body, _ in bodies).decode()
+    for secret in ("040 123 4567", "050 987 6543", "maija.meikalainen@example.fi"):
+        assert secret not in sent
+    body, message_id = bodies[1]
+    assert message_id == hashlib.sha256(body).hexdigest()
+    assert encode_event(dict(reversed(CONVERSATION[1].items()))) == bodies[1]  # canonical
+    assert json.loads(body)["parse_data"]["entities"][0]["value"] == "[phone]"
+
+
+def test_the_worker_reads_rasa_events_and_nothing_else():
+    assert decode_event(encode_event(CONVERSATION[1])[0]) == masked_event(CONVERSATION[1])
+    for body in (b"not json", b"\xff\xfe", b"[1, 2]", b'{"text": "no kind"}', b'{"event": 3}'):
+        assert decode_event(body) is None
+
+
+def test_worker_settings_come_from_the_environment():
+    settings = load_worker_settings({"DIGITUKI_DATABASE_URL": "postgresql://db/digituki"})
+    assert (settings.database_url, settings.queue, settings.prefetch) == (
+        "postgresql://db/digituki",
+        "digituki_events",
+        100,
+    )
+    assert settings.rabbitmq_url == "amqp://guest:guest@127.0.0.1:5672/"
+    custom = load_worker_settings(
+        {
+            "DIGITUKI_RABBITMQ_URL": "amqp://u:p@mq:5672/",
+            "DIGITUKI_EVENTS_QUEUE": "q",
+            "DIGITUKI_EVENTS_PREFETCH": "5",
+        }
+    )
+    assert (custom.rabbitmq_url, custom.queue, custom.prefetch) == ("amqp://u:p@mq:5672/", "q", 5)
+    with pytest.raises(ConfigError, match="DIGITUKI_EVENTS_PREFETCH"):
+        load_worker_settings({"DIGITUKI_EVENTS_PREFETCH": "0"})
+
+
+def test_the_worker_will_not_start_on_a_database_without_its_schema(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+    assert "run `digituki db upgrade`" in (schema_problem(engine) or "")
+    upgrade_schema(engine)
+    assert schema_problem(engine) is None
+    engine.dispose()
+
+
+def test_the_worker_command_lists_its_settings(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
+    shown = capsys.readouterr().out
+    for name in ("DIGITUKI_DATABASE_URL", "DIGITUKI_RABBITMQ_URL", "DIGITUKI_EVENTS_QUEUE"):
+        assert name in shown
