@@ -122,6 +122,7 @@ def production_stack(
     """Starts the profile; stops it and drops its database and queue afterwards."""
     from tests.helpers import load_providers
 
+    folder.mkdir(parents=True, exist_ok=True)
     with fresh_postgres_database() as database_url:
         engine = make_engine(database_url)
         upgrade_schema(engine)
@@ -153,6 +154,7 @@ def production_stack(
             DIGITUKI_WIDGET_ORIGINS=ORIGIN,
             DIGITUKI_HANDOFF_HOURS="24/7",
             DIGITUKI_LOG_FORMAT="json",
+            SQLALCHEMY_SILENCE_UBER_WARNING="1",
             **(extra_env or {}),
         )
         settings = load_settings(processes.env)

@@ -40,6 +40,8 @@ SCRIPTS: tuple[tuple[str, ...], ...] = (
 )
 """Greeting, need, place, form (the last reply carries provider cards); or asking for a person."""
 HANDOFF_SCRIPT = 3
+QUEUED = "jonossa"
+"""In the Finnish ``utter_in_queue``: the person was put in the queue."""
 LANGUAGES = ("fi", "sv", "en", "fi")
 
 
@@ -53,6 +55,8 @@ class Turn:
     handled_at: float | None = None
     error: str | None = None
     replies: int = 0
+    texts: list[str] = field(default_factory=list)
+    """The start of each reply."""
 
     @property
     def seconds(self) -> float | None:
@@ -88,6 +92,11 @@ class LoadReport:
     @property
     def lost(self) -> list[Turn]:
         return [t for t in self.turns if t.handled_at is None and t.error is None]
+
+    @property
+    def queued(self) -> set[str]:
+        """Conversations the bot told that they are in the queue for a person."""
+        return {t.conversation for t in self.turns if any(QUEUED in x for x in t.texts)}
 
     @property
     def server_errors(self) -> int:
@@ -147,30 +156,38 @@ class VirtualUser:
         self.session_id: str | None = None
         self.last_seq = 0
 
-    async def run(self, until: float) -> None:
-        """Conversations one after another until ``until`` (monotonic)."""
+    async def run(self, deadline: list[float]) -> None:
+        """Conversations one after another until ``deadline[0]`` (monotonic; it may move)."""
         await asyncio.sleep(self.random.uniform(0, self.think_s[1]))  # not all at once
         script_number = self.number % len(SCRIPTS)
         try:
-            while time.monotonic() < until:
-                await self._conversation(SCRIPTS[script_number], script_number, until)
+            while time.monotonic() < deadline[0]:
+                await self._conversation(SCRIPTS[script_number], script_number, deadline)
                 script_number = (script_number + 1) % len(SCRIPTS)
         finally:
             if self.ws is not None:
                 await self.ws.close()
 
-    async def _conversation(self, script: Sequence[str], number: int, until: float) -> None:
+    async def _conversation(
+        self, script: Sequence[str], number: int, deadline: list[float]
+    ) -> None:
+        until = deadline[0]
         if self.ws is None:
             await self._connect(until)
         else:
-            await self._send({"type": "restart", "language": self.language})
-            await self._welcome(until, restart=True)
+            try:
+                await self._send({"type": "restart", "language": self.language})
+                await self._welcome(until + self.reply_timeout_s, restart=True)
+            except (_Closed, asyncio.TimeoutError, aiohttp.ClientError, OSError):
+                self.report.reconnects += 1
+                self.session_id, self.last_seq = None, 0  # a new conversation, a new connection
+                await self._connect(until)
         assert self.session_id is not None
         self.report.conversations.setdefault(self.session_id, 0)
         if number == HANDOFF_SCRIPT:
             self.report.handoffs.add(self.session_id)
         for text in script:
-            if time.monotonic() >= until:
+            if time.monotonic() >= deadline[0]:
                 return
             await asyncio.sleep(self.random.uniform(*self.think_s))
             await self._turn(text, until)
@@ -246,6 +263,7 @@ class VirtualUser:
                 return
             if self._shown(reply):
                 turn.replies += 1
+                turn.texts.append(str(reply.get("text") or "")[:120])
 
     def _shown(self, frame: dict[str, Any]) -> bool:
         """Shows (counts) a bot message once by ``seq`` and acknowledges it."""
@@ -288,18 +306,30 @@ async def run_load(
     duration_s: float,
     think_s: tuple[float, float] = (0.5, 2.0),
     reply_timeout_s: float = 120.0,
+    stop: asyncio.Event | None = None,
 ) -> LoadReport:
-    """``users`` widgets at ``url`` (the WebSocket) for ``duration_s``; then waits for answers."""
+    """``users`` widgets at ``url`` (the WebSocket) for ``duration_s`` (or until ``stop``).
+
+    No new message is sent after that; the answers to those sent are waited for.
+    """
     report = LoadReport(users, 0.0)
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as http:
         started = time.monotonic()
-        until = started + duration_s
+        deadline = [started + duration_s]
+
+        async def stop_early() -> None:
+            if stop is not None:
+                await stop.wait()
+                deadline[0] = min(deadline[0], time.monotonic())
+
+        stopping = asyncio.ensure_future(stop_early())
         people = [
             VirtualUser(n, url, origin, http, report, think_s, reply_timeout_s)
             for n in range(users)
         ]
-        outcomes = await asyncio.gather(*(p.run(until) for p in people), return_exceptions=True)
+        outcomes = await asyncio.gather(*(p.run(deadline) for p in people), return_exceptions=True)
+        stopping.cancel()
         for outcome in outcomes:
             if isinstance(outcome, BaseException) and not isinstance(outcome, _Closed):
                 report.failures[type(outcome).__name__] += 1

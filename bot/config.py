@@ -30,6 +30,8 @@ class Settings:
     """Token of the Rasa server's HTTP API (the web service writes workers' messages there)."""
     action_server_url: str = "http://127.0.0.1:5055/webhook"
     log_level: str = "INFO"
+    log_format: str = "text"
+    """``text`` or ``json`` (one JSON object per line: the production profile's logs)."""
     widget_origins: str = ""
     """Comma-separated origins of the pages that may embed the widget; empty: the web service's."""
     handoff_expire_minutes: int = 120
@@ -87,6 +89,12 @@ def _flag(raw: str) -> bool:
     raise ValueError("expected true or false")
 
 
+def _log_format(raw: str) -> str:
+    if raw not in ("text", "json"):
+        raise ValueError("expected text or json")
+    return raw
+
+
 def _graph_version(raw: str) -> str:
     """``v24.0``: the Graph API version the Messenger channel calls."""
     if not re.fullmatch(r"v\d{1,3}\.\d{1,2}", raw):
@@ -105,6 +113,7 @@ _ENV: dict[str, tuple[str, Callable[[str], object]]] = {
     "DIGITUKI_RASA_TOKEN": ("rasa_token", str),
     "DIGITUKI_ACTION_SERVER_URL": ("action_server_url", str),
     "DIGITUKI_LOG_LEVEL": ("log_level", str),
+    "DIGITUKI_LOG_FORMAT": ("log_format", _log_format),
     "DIGITUKI_WIDGET_ORIGINS": ("widget_origins", str),
     "DIGITUKI_HANDOFF_EXPIRE_MINUTES": ("handoff_expire_minutes", int),
     "DIGITUKI_CONSOLE_SESSION_HOURS": ("console_session_hours", int),

@@ -160,9 +160,8 @@ class EventsWorker:
         """Messages that were not Rasa events, set aside."""
         self.set_aside = 0
         """Events the database refused as they are, set aside."""
-        self._connection: aio_pika.abc.AbstractRobustConnection | None = None
+        self._connection: aio_pika.abc.AbstractConnection | None = None
         self._channel: aio_pika.abc.AbstractChannel | None = None
-        self._inbox: asyncio.Queue[aio_pika.abc.AbstractIncomingMessage] = asyncio.Queue()
         self._database_answered_at: float | None = None
         self._database_trouble = False
         self._closing = False
@@ -175,7 +174,6 @@ class EventsWorker:
         return (
             connection is not None
             and not connection.is_closed
-            and connection.connected.is_set()
             and channel is not None
             and not channel.is_closed
         )
@@ -192,87 +190,115 @@ class EventsWorker:
     # --- running ----------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Consumes until ``stop`` is set; the event being stored is finished first."""
-        connection = await self._connect(stop)
-        if connection is None:
-            return
-        tasks: list[asyncio.Task] = []
+        """Consumes until ``stop`` is set; the event being stored is finished first.
+
+        Each connection to RabbitMQ gets its own channel, consumer and inbox. When the
+        connection is lost, all of it is dropped and made again from the start: what
+        was handed over and not acknowledged is delivered again by RabbitMQ (and
+        stored once, by its receipt). Restoring a consumer in place (aio-pika's robust
+        connection) left a worker holding a full prefetch window it never processed
+        after a RabbitMQ restart.
+        """
+        delay = min(1.0, self.settings.retry_seconds)
+        while not stop.is_set():
+            connection = await self._connect(stop)
+            if connection is None:
+                return
+            lost = asyncio.Event()
+            connection.close_callbacks.add(lambda *_, lost=lost: lost.set())
+            try:
+                await self._consume(connection, stop, lost)
+                delay = min(1.0, self.settings.retry_seconds)
+            except Exception as exc:  # RabbitMQ went away while the channel was set up
+                log.warning("RabbitMQ: %s; connecting again", type(exc).__name__)
+            finally:
+                self._channel = None
+                self._closing = True
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(connection.close(), 5)
+                self._closing = False
+            if not stop.is_set():
+                log.warning("RabbitMQ connection lost; connecting again")
+                if await _stopped_within(stop, delay):
+                    break
+                delay = min(delay * 2, self.settings.retry_seconds)
+        log.info(
+            "stopped: %d events consumed, %d duplicates, %d failed attempts",
+            self.consumed,
+            self.duplicates,
+            self.failed,
+        )
+
+    async def _consume(
+        self, connection: aio_pika.abc.AbstractConnection, stop: asyncio.Event, lost: asyncio.Event
+    ) -> None:
+        """Stores what one connection delivers until ``stop`` or the connection is ``lost``."""
+        channel = await connection.channel()
+        await channel.set_qos(prefetch_count=self.settings.prefetch)
+        exchange = await channel.declare_exchange(
+            self.settings.exchange, aio_pika.ExchangeType.FANOUT, durable=True
+        )
+        queue = await channel.declare_queue(self.settings.queue, durable=True)
+        await queue.bind(exchange, "")
+        self._channel = channel
+        inbox: asyncio.Queue[aio_pika.abc.AbstractIncomingMessage] = asyncio.Queue()
+        tasks = [
+            asyncio.create_task(self._watch_database(stop)),
+            asyncio.create_task(self._forget_old_receipts(stop)),
+        ]
+        processing = asyncio.create_task(self._process_inbox(stop, inbox, lost))
+        stopping = asyncio.create_task(stop.wait())
+        losing = asyncio.create_task(lost.wait())
         try:
-            channel = await connection.channel()
-            await channel.set_qos(prefetch_count=self.settings.prefetch)
-            exchange = await channel.declare_exchange(
-                self.settings.exchange, aio_pika.ExchangeType.FANOUT, durable=True
-            )
-            queue = await channel.declare_queue(self.settings.queue, durable=True)
-            await queue.bind(exchange, "")
-            self._channel = channel
-            tasks = [
-                asyncio.create_task(self._watch_database(stop)),
-                asyncio.create_task(self._forget_old_receipts(stop)),
-            ]
-            processing = asyncio.create_task(self._process_inbox(stop))
-            tasks.append(processing)
-            tag = await queue.consume(self._inbox.put)
+            tag = await queue.consume(inbox.put)
             log.info("storing the events of queue %s", self.settings.queue)
-            stopping = asyncio.ensure_future(stop.wait())
-            tasks.append(stopping)
-            await asyncio.wait({processing, stopping}, return_when=asyncio.FIRST_COMPLETED)
-            # Take nothing new; what was handed over and not acknowledged goes back to
-            # the queue when the connection closes.
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(queue.cancel(tag), 5)
+            await asyncio.wait({processing, stopping, losing}, return_when=asyncio.FIRST_COMPLETED)
+            if not lost.is_set():
+                # Take nothing new; what was handed over and not acknowledged goes back
+                # to the queue when the connection closes.
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(queue.cancel(tag), 5)
             await processing  # the event being stored is finished (or the error raised)
         finally:
-            for task in tasks:
+            for task in (*tasks, processing, stopping, losing):
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            self._closing = True
-            await connection.close()
-            log.info(
-                "stopped: %d events consumed, %d duplicates, %d failed attempts",
-                self.consumed,
-                self.duplicates,
-                self.failed,
-            )
+            await asyncio.gather(*tasks, processing, stopping, losing, return_exceptions=True)
 
-    async def _connect(self, stop: asyncio.Event) -> aio_pika.abc.AbstractRobustConnection | None:
+    async def _connect(self, stop: asyncio.Event) -> aio_pika.abc.AbstractConnection | None:
         delay = min(1.0, self.settings.retry_seconds)
         while not stop.is_set():
             try:
-                connection = await aio_pika.connect_robust(self.settings.rabbitmq_url, timeout=10)
+                connection = await aio_pika.connect(self.settings.rabbitmq_url, timeout=10)
             except Exception as exc:
                 log.warning("RabbitMQ is not reachable (%s); trying again", type(exc).__name__)
                 if await _stopped_within(stop, delay):
                     return None
                 delay = min(delay * 2, self.settings.retry_seconds)
                 continue
-            connection.close_callbacks.add(self._on_connection_lost)
-            connection.reconnect_callbacks.add(self._on_reconnected)
             self._connection = connection
+            log.info("connected to RabbitMQ")
             return connection
         return None
 
-    def _on_connection_lost(self, _sender: Any, reason: BaseException | None = None) -> None:
-        if not self._closing:
-            log.warning("RabbitMQ connection lost (%s); reconnecting", reason)
-
-    def _on_reconnected(self, *_: Any) -> None:
-        log.info("RabbitMQ connection is back")
-
-    async def _process_inbox(self, stop: asyncio.Event) -> None:
-        stopping = asyncio.ensure_future(stop.wait())
+    async def _process_inbox(
+        self,
+        stop: asyncio.Event,
+        inbox: asyncio.Queue[aio_pika.abc.AbstractIncomingMessage],
+        lost: asyncio.Event,
+    ) -> None:
+        """Stores the inbox's messages one by one until ``stop`` or ``lost``."""
+        ending = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(lost.wait())}
         try:
-            while True:
-                getting = asyncio.ensure_future(self._inbox.get())
-                await asyncio.wait({getting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            while not stop.is_set() and not lost.is_set():
+                getting = asyncio.ensure_future(inbox.get())
+                await asyncio.wait({getting, *ending}, return_when=asyncio.FIRST_COMPLETED)
                 if not getting.done():
                     getting.cancel()  # nothing was taken from the inbox
                     return
                 await self._process(getting.result(), stop)
-                if stop.is_set():
-                    return
         finally:
-            stopping.cancel()
+            for waiting in ending:
+                waiting.cancel()
 
     async def _process(
         self, message: aio_pika.abc.AbstractIncomingMessage, stop: asyncio.Event

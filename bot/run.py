@@ -145,7 +145,7 @@ def production_services(
     found: list[Service] = []
     for number, port in enumerate(layout.action_replicas, 1):
         metrics = next(side)
-        log_config = _logging_config(f"actions-{number}", settings.log_level)
+        log_config = _logging_config(f"actions-{number}", settings.log_level, settings.log_format)
         found.append(
             Service(
                 f"action server {number}",
@@ -224,11 +224,10 @@ def production_services(
     return found
 
 
-def _logging_config(service: str, level: str) -> Path:
+def _logging_config(service: str, level: str, fmt: str) -> Path:
     """The action server's ``--logging-config-file`` (it sets up its logging from it)."""
-    from bot.logs import log_format, write_logging_config
+    from bot.logs import write_logging_config
 
-    fmt = log_format()
     path = Path(tempfile.gettempdir()) / f"digituki-logging-{service}-{fmt}-{level.lower()}.yml"
     return write_logging_config(path, service, level, fmt)
 
@@ -329,6 +328,8 @@ def main(argv: list[str] | None = None) -> int:
         "DIGITUKI_ACTION_SERVER_URL": settings.action_server_url,
         "DIGITUKI_DATABASE_URL": settings.database_url,
         "DIGITUKI_RASA_TOKEN": token,  # the web service writes workers' messages to Rasa
+        # Rasa's SQL store warns about SQLAlchemy 2.0 at every start, before any logging.
+        "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
     }
     if args.profile == "production":
         running = production_services(settings, model, token, layout)

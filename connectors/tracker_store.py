@@ -16,6 +16,7 @@ contact, waits in ``held_contacts`` instead (``bot.handoff.requests``).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from rasa.core.brokers.broker import EventBroker
@@ -23,6 +24,7 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -42,8 +44,11 @@ class DatabaseTrackerStore(SQLTrackerStore):
     ) -> None:
         if not host or "://" not in host:
             raise ValueError("the database tracker store needs `url` (DIGITUKI_DATABASE_URL)")
-        # Rasa's constructor creates its table (it takes a full URL as the host).
-        super().__init__(domain=domain, host=host, event_broker=event_broker, **kwargs)
+        # Rasa's constructor creates its table (it takes a full URL as the host). Rasa
+        # replicas starting together on PostgreSQL take turns, or all but one would
+        # fail to create it ("relation events already exists").
+        with _one_at_a_time(host):
+            super().__init__(domain=domain, host=host, event_broker=event_broker, **kwargs)
         self.engine.dispose()
         self.engine: Engine = make_engine(host)
         self.sessionmaker = sessionmaker(bind=self.engine)
@@ -54,6 +59,29 @@ class DatabaseTrackerStore(SQLTrackerStore):
         """The events not stored yet, each with its personal data masked."""
         for event in super()._additional_events(session, tracker):
             yield masked(event)
+
+
+@contextmanager
+def _one_at_a_time(url: str) -> Iterator[None]:
+    """A PostgreSQL advisory lock for the set-up of the table; nothing on SQLite."""
+    if not url.startswith("postgresql"):
+        yield
+        return
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("select pg_advisory_lock(:key)"), {"key": TABLE_SETUP_LOCK})
+            try:
+                yield
+            finally:
+                connection.execute(
+                    text("select pg_advisory_unlock(:key)"), {"key": TABLE_SETUP_LOCK}
+                )
+    finally:
+        engine.dispose()
+
+
+TABLE_SETUP_LOCK = 0x44_69_67_69  # "Digi": any number our database uses for nothing else
 
 
 def masked(event: Event) -> Event:

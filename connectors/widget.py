@@ -305,6 +305,8 @@ class WidgetInput(InputChannel):
         self.limits = self.sessions.limits
         self.demo_probe = demo_probe or DemoDataProbe(None)
         self._handling: set[asyncio.Future[Any]] = set()
+        self.serving = False
+        """The Rasa server has started (and loaded its model)."""
         self.log_level: str | None = None
         """Set when the Rasa server made this channel: our log format is set up again
         in :meth:`blueprint`, after the server set up its own."""
@@ -359,9 +361,10 @@ class WidgetInput(InputChannel):
         if settings.rabbitmq_url:
             broker = urlsplit(settings.rabbitmq_url)
             checks["rabbitmq"] = tcp_check(broker.hostname or "127.0.0.1", broker.port or 5672)
-        start_process_observability("rasa", checks)
         channel = cls(list(origins), limits, DemoDataProbe(database_url), outbox)
         channel.log_level = settings.log_level
+        # Ready once the server answers: the model is loaded and the port open.
+        start_process_observability("rasa", {"serving": lambda: channel.serving, **checks})
         return channel
 
     def get_output_channel(self) -> OutputChannel:
@@ -376,6 +379,14 @@ class WidgetInput(InputChannel):
             from bot.logs import configure_logging
 
             configure_logging("rasa", self.log_level)
+
+        @widget.listener("after_server_start")
+        async def started(*_: Any) -> None:
+            self.serving = True
+
+        @widget.listener("before_server_stop")
+        async def stopping(*_: Any) -> None:
+            self.serving = False
 
         @widget.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:

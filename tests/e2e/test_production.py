@@ -124,36 +124,38 @@ def test_simultaneous_messages_to_both_replicas_are_handled_one_after_the_other(
 async def test_a_worker_message_through_replica_b_reaches_a_widget_on_replica_a(
     stack: ProductionStack,
 ) -> None:
+    await asyncio.wait_for(worker_message_across_replicas(stack), timeout=240)
+
+
+async def worker_message_across_replicas(stack: ProductionStack) -> None:
     replica_a = stack.replica_url(1).replace("http://", "ws://")
-    async with aiohttp.ClientSession() as http:
+    async with (
+        aiohttp.ClientSession() as http,
+        Worker(stack, f"w-{uuid.uuid4().hex[:6]}") as worker,
+    ):
         ws = await http.ws_connect(
             f"{replica_a}/webhooks/widget/websocket", headers={"Origin": ORIGIN}
         )
         await ws.send_json({"type": "hello", "session_id": None, "last_seq": 0, "language": "fi"})
-        welcome = await receive(ws, "welcome")
-        session_id = welcome["session_id"]
+        session_id = (await receive(ws, "welcome"))["session_id"]
         await receive(ws, "message")  # the greeting
+        await ws.send_json(
+            {"type": "message", "text": "haluan puhua ihmisen kanssa", "id": "pyynto-1"}
+        )
+        queued = await receive(ws, "message", timeout=60)
+        assert "jonossa" in queued["text"], queued  # a worker is at the console: queued
         # Replica B appends the worker's message to the tracker and sends it on the
         # conversation's latest channel: the widget, whose socket is on replica A.
         rasa_b = RasaClient(stack.replica_url(2), TOKEN, http)
         await rasa_b.send_worker_message(session_id, "Hei, olen Anna digituesta.", "Anna")
-        message = await receive(ws, "message")
-        assert message["text"] == "Hei, olen Anna digituesta."
-        await ws.send_json({"type": "ack", "seq": message["seq"]})
-
+        await receive(ws, "message", text="Hei, olen Anna digituesta.")
         # The same through the console: the web service reaches a replica via the gateway.
-        await ws.send_json(
-            {"type": "message", "text": "haluan puhua ihmisen kanssa", "id": "pyynto-1"}
-        )
-        await receive(ws, "handled", timeout=60)
-        async with Worker(stack, f"worker-{uuid.uuid4().hex[:6]}") as worker:
-            assert await worker.send(session_id, "Nyt olen täällä.") == 204
-        reply = await receive(ws, "message", text="Nyt olen täällä.")
-        assert reply["text"] == "Nyt olen täällä."
+        assert await worker.send(session_id, "Nyt olen täällä.") in (200, 204)
+        await receive(ws, "message", text="Nyt olen täällä.")
         await ws.close()
     tracker = tracker_of(stack, 2, session_id)
-    worker_messages = [e["text"] for e in tracker["events"] if e["event"] == "bot"]
-    assert "Hei, olen Anna digituesta." in worker_messages and "Nyt olen täällä." in worker_messages
+    said = [e["text"] for e in tracker["events"] if e["event"] == "bot"]
+    assert "Hei, olen Anna digituesta." in said and "Nyt olen täällä." in said
 
 
 async def receive(
@@ -235,13 +237,10 @@ def test_logs_are_json_lines_without_personal_data(stack: ProductionStack) -> No
     assert len(logs) == len(stack.services)
     for log in logs:
         lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
-        parsed = []
-        for line in lines:
-            try:
-                parsed.append(json.loads(line))
-            except ValueError:
-                continue
-        # A few plain lines may come before logging is set up (Python's own warnings).
-        assert len(parsed) >= 0.8 * len(lines), (log.name, lines[:5])
+        # Python prints a few warnings of imports before logging is set up; from the
+        # first JSON line on, every line is JSON.
+        first = next(i for i, line in enumerate(lines) if line.startswith("{"))
+        parsed = [json.loads(line) for line in lines[first:]]
+        assert len(parsed) >= 3, log.name
         assert all({"time", "level", "logger", "message"} <= set(p) for p in parsed), log.name
         assert PHONE not in log.read_text(errors="replace"), log.name
