@@ -86,10 +86,11 @@ format: $(STAMP) ## format the code
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(STAMP) ## print figures: search latency, training, NLU, conversation load vs a bare bot, handoff delivery
+bench: $(STAMP) ## print figures: search latency, training, NLU, conversation load vs a bare bot, handoff delivery, two replicas vs one
 	$(BIN)/python -m bench.search
 	$(BIN)/python -m bench.conversations
 	$(BIN)/python -m bench.handoff
+	$(BIN)/python -m bench.replicas
 
 clean: ## remove caches and the local SQLite database (keeps .venv)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache digituki.db digituki.db-wal digituki.db-shm

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from bench.stack import Processes, StackError, free_port
 from bot.config import load_settings
@@ -91,7 +92,8 @@ def _admin_url(url: str) -> str:
 def fresh_postgres_database(base_url: str = POSTGRES_URL) -> Iterator[str]:
     """A new, empty PostgreSQL database; dropped afterwards."""
     name = f"digituki_e2e_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(_admin_url(base_url), isolation_level="AUTOCOMMIT")
+    # No pool: the tests restart PostgreSQL, and a pooled connection would be dead.
+    admin = create_engine(_admin_url(base_url), isolation_level="AUTOCOMMIT", poolclass=NullPool)
     with admin.connect() as connection:
         connection.execute(text(f'create database "{name}"'))
     try:

@@ -78,6 +78,8 @@ class LoadReport:
     """Session id -> messages the person sent in it."""
     handoffs: set[str] = field(default_factory=set)
     """Conversations that asked for a person."""
+    settle_s: float = 0.0
+    """After the load, until its events were in the database (``bench.replicas.settle``)."""
     failures: Counter[str] = field(default_factory=Counter)
     """Virtual users that stopped on an exception of their own (a bug here), by type."""
 
