@@ -18,6 +18,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # a pool keeps the per-query cost at a statement, not a connect plus pragmas.
         kwargs.setdefault("poolclass", QueuePool)
         kwargs.setdefault("connect_args", {"check_same_thread": False})
+    if parsed.get_backend_name() == "postgresql":
+        # A connection from before a database restart is found dead when taken from
+        # the pool, not when a conversation or a worker's request uses it.
+        kwargs.setdefault("pool_pre_ping", True)
     engine = create_engine(url, future=True, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
