@@ -149,6 +149,7 @@ def production_stack(
             DIGITUKI_REDIS_URL=REDIS_URL,
             DIGITUKI_RABBITMQ_URL=RABBITMQ_URL,
             DIGITUKI_EVENTS_QUEUE=queue,
+            DIGITUKI_EVENTS_EXCHANGE=queue,
             DIGITUKI_RASA_URL=f"http://127.0.0.1:{layout.rasa_port}",
             DIGITUKI_ACTION_SERVER_URL=f"http://127.0.0.1:{layout.action_port}/webhook",
             DIGITUKI_WEB_PORT=str(web_port),

@@ -132,7 +132,7 @@ def storage_summary(report: LoadReport, found: Stored) -> str:
     problems = ", ".join(f"{k} {v}" for k, v in storage_problems(report, found).items())
     return (
         f"stored: {len(report.queued)} people queued for a worker; {problems}; "
-        f"the events were all in the database {report.settle_s:.0f} s after the load"
+        f"events arrived in the database until {report.settle_s:.0f} s after the load"
     )
 
 

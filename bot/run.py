@@ -331,6 +331,9 @@ def main(argv: list[str] | None = None) -> int:
         # Rasa's SQL store warns about SQLAlchemy 2.0 at every start, before any logging.
         "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
     }
+    # endpoints.production.yml names them; the events worker has the same defaults.
+    env.setdefault("DIGITUKI_EVENTS_QUEUE", "digituki_events")
+    env.setdefault("DIGITUKI_EVENTS_EXCHANGE", "digituki-events")
     if args.profile == "production":
         running = production_services(settings, model, token, layout)
     else:
