@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -71,12 +69,6 @@ class ProductionStack:
 
     def again(self, name: str) -> None:
         self.processes.again(process_name(name))
-
-    def wait_ready(self, name: str, timeout_s: float = 240) -> float:
-        """Waits until ``name`` is ready again; returns the seconds it took."""
-        started = time.monotonic()
-        self.processes.wait_for(self.service(name).health_url, timeout_s)
-        return time.monotonic() - started
 
 
 def process_name(service: str) -> str:
@@ -190,13 +182,6 @@ def _delete_queue(queue: str) -> None:
 
     with contextlib.suppress(Exception):  # already gone, or RabbitMQ is away: nothing to clean
         asyncio.run(delete())
-
-
-def get_json(url: str, timeout: float = 10) -> object:
-    import json
-
-    with urllib.request.urlopen(url, timeout=timeout) as response:
-        return json.load(response)
 
 
 __all__ = ["ORIGIN", "TOKEN", "ProductionStack", "StackError", "production_stack"]

@@ -88,6 +88,15 @@ def _bin(name: str) -> str:
     return str(Path(sys.executable).parent / name)
 
 
+def _rasa_command(model: Path, port: str, token: str, endpoints: str) -> list[str]:
+    """``rasa run`` with our model, channels and endpoints, the HTTP API behind ``token``."""
+    return [
+        _bin("rasa"), "run", "--model", str(model), "--port", port,
+        "--enable-api", "--auth-token", token,
+        "--credentials", "credentials.yml", "--endpoints", endpoints,
+    ]  # fmt: skip
+
+
 def services(settings: Settings, model: Path, token: str) -> list[Service]:
     """The processes of the embedded profile."""
     rasa_port = settings.rasa_url.rsplit(":", 1)[-1].strip("/")
@@ -101,21 +110,7 @@ def services(settings: Settings, model: Path, token: str) -> list[Service]:
         ),
         Service(
             "rasa server",
-            [
-                _bin("rasa"),
-                "run",
-                "--model",
-                str(model),
-                "--port",
-                rasa_port,
-                "--enable-api",
-                "--auth-token",
-                token,
-                "--credentials",
-                "credentials.yml",
-                "--endpoints",
-                "endpoints.yml",
-            ],  # fmt: skip
+            _rasa_command(model, rasa_port, token, "endpoints.yml"),
             f"{settings.rasa_url.rstrip('/')}/",
         ),
         Service("web service", [sys.executable, "-m", "bot.web"], f"{web}/health"),
@@ -172,21 +167,7 @@ def production_services(
         found.append(
             Service(
                 f"rasa replica {number}",
-                [
-                    _bin("rasa"),
-                    "run",
-                    "--model",
-                    str(model),
-                    "--port",
-                    str(port),
-                    "--enable-api",
-                    "--auth-token",
-                    token,
-                    "--credentials",
-                    "credentials.yml",
-                    "--endpoints",
-                    PRODUCTION_ENDPOINTS,
-                ],  # fmt: skip
+                _rasa_command(model, str(port), token, PRODUCTION_ENDPOINTS),
                 f"http://{host}:{metrics}/ready",
                 {
                     "DIGITUKI_SERVICE_NAME": f"rasa-{number}",

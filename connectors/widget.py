@@ -137,10 +137,6 @@ class WidgetSessions:
             if not sockets:
                 del self._sockets[session_id]
 
-    def connected(self, session_id: str) -> int:
-        """How many sockets of the conversation are open in this process."""
-        return len(self._sockets.get(session_id, {}))
-
     async def forget(self, session_id: str) -> None:
         await self.outbox.forget(session_id)
 
