@@ -37,12 +37,17 @@ async def health(_: web.Request) -> web.Response:
 
 
 async def ready(request: web.Request) -> web.Response:
-    """200 when every pool has a healthy upstream, else 503 naming the pools that have none."""
+    """200 when every pool has an upstream that takes requests (healthy, or busy: see
+    :mod:`bot.gateway.upstreams`), else 503 naming the pools that have none."""
     pools = {
-        group.name: {"healthy": len(group.healthy()), "upstreams": len(group.upstreams)}
+        group.name: {
+            "healthy": len(group.healthy()),
+            "busy": len(group.busy()),
+            "upstreams": len(group.upstreams),
+        }
         for group in request.app[GROUPS]
     }
-    without = [name for name, counts in pools.items() if counts["healthy"] == 0]
+    without = [name for name, counts in pools.items() if counts["healthy"] + counts["busy"] == 0]
     if without:
         return web.json_response(
             {"status": "unavailable", "pools_without_upstream": without, "pools": pools},

@@ -75,7 +75,15 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=2.0,
         metavar="SECONDS",
-        help="a health check slower than this counts as down (default: %(default)s)",
+        help="a health check slower than this counts as failed (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--health-fails",
+        type=int,
+        default=3,
+        metavar="N",
+        help="failed health checks in a row (late or 5xx) before an upstream leaves rotation; "
+        "a refused connection takes it out at once (default: %(default)s)",
     )
     parser.add_argument(
         "--max-body-mb",
@@ -131,6 +139,7 @@ def settings_from_args(args: argparse.Namespace) -> GatewaySettings:
         connect_timeout=args.connect_timeout,
         health_interval=args.health_interval,
         health_timeout=args.health_timeout,
+        health_fails=args.health_fails,
         max_body_bytes=round(args.max_body_mb * 1024 * 1024),
         max_connections=args.max_connections,
         shutdown_timeout=args.shutdown_timeout,

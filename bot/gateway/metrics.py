@@ -33,6 +33,7 @@ class GatewayMetrics:
     upstream_up: Gauge
     upstream_failures: Counter
     retries: Counter
+    busy_picks: Counter
     websockets_open: Gauge
 
     @classmethod
@@ -72,6 +73,12 @@ class GatewayMetrics:
                 ["pool"],
                 registry=registry,
             ),
+            busy_picks=Counter(
+                "digituki_gateway_busy_picks",
+                "Requests sent to a busy upstream (health checks late) because none was healthy",
+                ["pool"],
+                registry=registry,
+            ),
             websockets_open=Gauge(
                 "digituki_gateway_websockets_open",
                 "WebSockets proxied right now",
@@ -83,6 +90,7 @@ class GatewayMetrics:
     def add_pool(self, pool: str, upstreams: tuple[str, ...]) -> None:
         """Shows the pool's series from the start, at zero, so dashboards have no gaps."""
         self.retries.labels(pool)
+        self.busy_picks.labels(pool)
         self.websockets_open.labels(pool).set(0)
         for upstream in upstreams:
             self.upstream_up.labels(pool, upstream).set(0)

@@ -227,6 +227,13 @@ class PoolProxy:
             except aiohttp.WSServerHandshakeError as refusal:
                 # The upstream answered without upgrading: the client gets the same status.
                 if refusal.status >= 400:
+                    if refusal.status >= 500:
+                        log.warning(
+                            "pool %s: upstream %s refused a WebSocket with %d",
+                            self.group.name,
+                            upstream.base,
+                            refusal.status,
+                        )
                     return error_response(refusal.status, "the upstream refused the WebSocket")
                 self._failed(upstream, "handshake", refusal, "WebSocket")
                 return error_response(502, "the upstream's WebSocket handshake was invalid")

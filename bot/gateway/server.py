@@ -118,6 +118,7 @@ class Gateway:
                 list(self.groups.values()),
                 interval=settings.health_interval,
                 timeout=settings.health_timeout,
+                fails=settings.health_fails,
             )
             await self._checker.start()
             for pool in settings.pools:

@@ -127,6 +127,8 @@ class GatewaySettings:
     connect_timeout: float = 5.0
     health_interval: float = 1.0
     health_timeout: float = 2.0
+    health_fails: int = 3
+    """Late or 5xx health checks in a row before an upstream leaves rotation."""
     max_body_bytes: int = 4 * 1024 * 1024
     max_connections: int = 400
     websocket_heartbeat: float = 30.0
@@ -158,6 +160,8 @@ class GatewaySettings:
                 raise ConfigError(f"{name} must be a positive number of seconds, not {value}")
         if not (math.isfinite(self.shutdown_timeout) and self.shutdown_timeout >= 0):
             raise ConfigError(f"shutdown_timeout must not be negative, not {self.shutdown_timeout}")
+        if self.health_fails < 1:
+            raise ConfigError(f"health_fails must be at least 1, not {self.health_fails}")
         if self.max_body_bytes < 1:
             raise ConfigError(f"max_body_bytes must be positive, not {self.max_body_bytes}")
         if self.max_connections < 1:

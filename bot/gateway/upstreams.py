@@ -5,6 +5,14 @@ gets a GET of its pool's health path (any answer below 500 counts as up). Passiv
 the proxy marks an upstream down the moment a connection to it fails, so requests
 stop going there without waiting for the next check; the next successful check
 brings it back.
+
+A refused connection is certain: nothing listens there, the upstream is down at once.
+A late or 5xx answer is not: a replica busy with a burst of messages answers its
+health check late too. Such an upstream leaves rotation only after ``health_fails``
+such checks in a row. One that answered late is then *busy*, not gone: when a pool
+has no healthy upstream, requests go to its busy ones (a late answer) rather than
+getting a 503 from the gateway (no answer at all). One that answers 5xx says itself
+that it cannot serve, and gets nothing.
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 import aiohttp
@@ -26,10 +34,17 @@ log = logging.getLogger(__name__)
 
 @dataclass(eq=False)
 class Upstream:
-    """One replica. ``healthy`` is None until its first health check."""
+    """One replica. ``healthy`` is None until its first health check.
+
+    ``busy``: out of rotation because its health checks timed out, though it accepts
+    connections; it serves when no upstream of its pool is healthy.
+    ``failed_checks``: health checks in a row that were late or answered 5xx.
+    """
 
     base: str
     healthy: bool | None = None
+    busy: bool = False
+    failed_checks: int = 0
 
     def url_for(self, rel_url: URL) -> URL:
         """This upstream's URL for a request's path and query, both kept as they were sent."""
@@ -57,19 +72,40 @@ class UpstreamGroup:
     def healthy(self) -> list[Upstream]:
         return [u for u in self.upstreams if u.healthy]
 
+    def busy(self) -> list[Upstream]:
+        return [u for u in self.upstreams if not u.healthy and u.busy]
+
     def pick(self, exclude: Collection[Upstream] = ()) -> Upstream | None:
-        """The next healthy upstream in turn, skipping ``exclude``; None when there is none."""
+        """The next healthy upstream in turn, skipping ``exclude``; when none is left, the
+        next busy one; None when there is neither."""
+        upstream = self._next_where(lambda u: bool(u.healthy), exclude)
+        if upstream is None:
+            upstream = self._next_where(lambda u: not u.healthy and u.busy, exclude)
+            if upstream is not None:
+                self._metrics.busy_picks.labels(self.name).inc()
+        return upstream
+
+    def _next_where(
+        self, usable: Callable[[Upstream], bool], exclude: Collection[Upstream]
+    ) -> Upstream | None:
         count = len(self.upstreams)
         for offset in range(count):
             index = (self._next + offset) % count
             upstream = self.upstreams[index]
-            if upstream.healthy and upstream not in exclude:
+            if usable(upstream) and upstream not in exclude:
                 self._next = (index + 1) % count
                 return upstream
         return None
 
-    def mark(self, upstream: Upstream, healthy: bool, reason: str = "") -> None:
-        """Records a health observation; a change is logged and shown in the metrics."""
+    def mark(
+        self, upstream: Upstream, healthy: bool, reason: str = "", *, busy: bool = False
+    ) -> None:
+        """Records a health observation; a change is logged and shown in the metrics.
+
+        ``busy`` with ``healthy=False``: it accepted the connection but answered late or
+        with 5xx (see the module's text).
+        """
+        upstream.busy = busy and not healthy
         if upstream.healthy is healthy:
             return
         upstream.healthy = healthy
@@ -84,10 +120,16 @@ class HealthChecker:
     """The active health checks of every pool, one task per upstream."""
 
     def __init__(
-        self, groups: Collection[UpstreamGroup], *, interval: float, timeout: float
+        self,
+        groups: Collection[UpstreamGroup],
+        *,
+        interval: float,
+        timeout: float,
+        fails: int = 3,
     ) -> None:
         self._groups = groups
         self._interval = interval
+        self._fails = fails
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._session: aiohttp.ClientSession | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -134,9 +176,22 @@ class HealthChecker:
         except asyncio.TimeoutError:
             healthy, reason = False, "health check timed out"
         except (aiohttp.ClientError, OSError) as error:
-            healthy, reason = False, f"health check failed: {type(error).__name__}: {error}"
-        group.mark(upstream, healthy, reason)
-        return healthy
+            # Refused or cut: nothing (sound) listens there. Down at once.
+            upstream.failed_checks = self._fails
+            group.mark(upstream, False, f"health check failed: {type(error).__name__}: {error}")
+            return False
+        if healthy:
+            upstream.failed_checks = 0
+            group.mark(upstream, True)
+            return True
+        upstream.failed_checks += 1
+        if upstream.healthy is None or upstream.failed_checks >= self._fails:
+            # Never seen healthy (e.g. still starting), or failing again and again. Late
+            # answers make it busy; a 5xx is the upstream saying it cannot serve.
+            late = reason == "health check timed out"
+            reason = f"{reason}, {upstream.failed_checks} time(s) in a row"
+            group.mark(upstream, False, reason, busy=late)
+        return False
 
     async def _keep_checking(self, group: UpstreamGroup, upstream: Upstream) -> None:
         loop = asyncio.get_running_loop()

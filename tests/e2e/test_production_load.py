@@ -43,14 +43,17 @@ def test_two_hundred_conversations_for_two_minutes_lose_nothing(
         ) as stack:  # fmt: skip
             report, found = asyncio.run(load_with_worker(stack, USERS, SECONDS))
         figures[replicas] = report
+        summary = report.summary()
         with capsys.disabled():
-            print(f"\n  {replicas} replica(s): {report.summary()}")
+            print(f"\n  {replicas} replica(s): {summary}")
             print(f"  {replicas} replica(s): {storage_summary(report, found)}")
+            if report.refused_connections:
+                print(gateway_warnings(tmp_path / f"replicas-{replicas}"))
         assert report.turns and len(report.queued) > 0  # the load did happen, people queued
-        assert not report.lost, report.lost[:3]
-        assert not report.refused, report.refused[:3]
-        assert (report.duplicated, report.missing, report.server_errors) == (0, 0, 0)
-        assert not report.refused_connections and not report.failures
+        assert not report.lost, (summary, report.lost[:3])
+        assert not report.refused, (summary, report.refused[:3])
+        assert (report.duplicated, report.missing, report.server_errors) == (0, 0, 0), summary
+        assert not report.refused_connections and not report.failures, summary
         assert set(storage_problems(report, found).values()) == {0}
     two, one = figures[2], figures[1]
     with capsys.disabled():
@@ -59,3 +62,12 @@ def test_two_hundred_conversations_for_two_minutes_lose_nothing(
             f"p50 {percentile(two.latencies(), 50):.2f} s / {percentile(one.latencies(), 50):.2f} s, "
             f"p95 {percentile(two.latencies(), 95):.2f} s / {percentile(one.latencies(), 95):.2f} s"
         )
+
+
+def gateway_warnings(folder: Path, last: int = 20) -> str:
+    """The gateway's last warnings (upstreams going down and failed requests), to explain
+    refused connections."""
+    log = folder / "gateway.log"
+    lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+    warnings = [line for line in lines if '"warning"' in line.lower()]
+    return "\n".join(["  the gateway's last warnings:", *warnings[-last:]])

@@ -32,6 +32,7 @@ class FakeReplica:
         self.dies = dies
         self.port = 0
         self.health_status = 200
+        self.health_delay = 0.0
         self.hits: Counter[str] = Counter()
         self.origins: list[str | None] = []
         self.socket_closed = asyncio.Event()
@@ -68,6 +69,7 @@ class FakeReplica:
             self._runner = None
 
     async def _health(self, _: web.Request) -> web.Response:
+        await asyncio.sleep(self.health_delay)
         return web.Response(text="Hello from Rasa", status=self.health_status)
 
     async def _whoami(self, request: web.Request) -> web.Response:
@@ -317,6 +319,42 @@ async def test_an_upstream_whose_health_check_answers_5xx_leaves_rotation(
         assert await running.whoami(3) == ["b"] * 3
         a.health_status = 404  # answers, so it is up: only 5xx counts as down
         await eventually(lambda: running.up(a) == 1)
+        assert sorted(await running.whoami(2)) == ["a", "b"]
+
+
+async def test_a_late_health_check_or_two_keep_a_busy_upstream_in_rotation(
+    replicas: Replicas,
+) -> None:
+    a, b = replicas
+    async with gateway_for(a, b, health_timeout=0.2, health_fails=100) as running:
+        a.health_delay = 0.5  # a replica working through a burst of messages
+        upstream_a = running.gateway.groups["rasa"].upstreams[0]
+        await eventually(lambda: upstream_a.failed_checks >= 3)
+        assert running.up(a) == 1
+        assert sorted(await running.whoami(4)) == ["a", "a", "b", "b"]
+        a.health_delay = 0.0
+        await eventually(lambda: upstream_a.failed_checks == 0)
+
+
+async def test_when_only_busy_upstreams_are_left_they_get_the_requests_not_a_503(
+    replicas: Replicas,
+) -> None:
+    a, b = replicas
+    async with gateway_for(a, b, health_timeout=0.2, health_fails=2) as running:
+        a.health_delay = 0.5
+        await eventually(lambda: running.up(a) == 0)
+        assert await running.whoami(3) == ["b"] * 3  # busy: out of rotation while b serves
+        await b.stop()
+        await eventually(lambda: running.up(b) == 0)
+        assert await running.whoami(3) == ["a"] * 3  # late answers, not 503
+        assert running.sample("digituki_gateway_busy_picks_total") == 3
+        ready = await running.client.get(running.admin("/ready"))
+        assert ready.status == 200
+        assert (await ready.json())["pools"]["rasa"] == {"healthy": 0, "busy": 1, "upstreams": 2}
+        a.health_delay = 0.0
+        await eventually(lambda: running.up(a) == 1)
+        await b.start()
+        await eventually(lambda: running.up(b) == 1)
         assert sorted(await running.whoami(2)) == ["a", "b"]
 
 

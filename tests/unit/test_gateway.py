@@ -100,6 +100,7 @@ def test_the_documented_command_line_gives_two_pools() -> None:
             "given twice",
         ),
         (["--pool", "rasa=127.0.0.1:5005", "http://h:1", "--upstream-timeout", "0"], "positive"),
+        (["--pool", "rasa=127.0.0.1:5005", "http://h:1", "--health-fails", "0"], "at least 1"),
     ],
 )
 def test_wrong_arguments_stop_with_a_message_naming_the_mistake(
@@ -141,6 +142,24 @@ def test_requests_take_turns_among_the_healthy_upstreams_only() -> None:
     for upstream in group.upstreams:
         group.mark(upstream, False, "refused")
     assert group.pick() is None and group.healthy() == []
+
+
+def test_busy_upstreams_serve_only_when_none_is_healthy_and_down_ones_never() -> None:
+    group = group_of(3)
+    one, two, three = group.upstreams
+    group.mark(one, False, "late", busy=True)
+    group.mark(two, False, "refused")
+    assert picks(group, 3) == ["3", "3", "3"]
+    group.mark(three, False, "late", busy=True)
+    assert picks(group, 4) == ["1", "3", "1", "3"]
+    assert group.busy() == [one, three] and group.healthy() == []
+    assert group.pick(exclude=[one, three]) is None
+    busy_picks = group._metrics.registry.get_sample_value(
+        "digituki_gateway_busy_picks_total", {"pool": "rasa"}
+    )
+    assert busy_picks == 4
+    group.mark(one, True)
+    assert picks(group, 2) == ["1", "1"] and not one.busy
 
 
 def test_a_retry_never_goes_back_to_an_upstream_already_tried() -> None:
