@@ -36,3 +36,48 @@ def test_the_model_name_follows_its_inputs(tmp_path):
     (tmp_path / "data/nlu/fi/x.yml").write_text("two")
     assert fingerprint(tmp_path) != first
     assert model_path(tmp_path).name == f"digituki-{fingerprint(tmp_path)}.tar.gz"
+
+
+async def test_every_response_renders_in_each_language_without_a_template_error(monkeypatch):
+    """What Rasa sends is what the domain says: the button payloads' JSON (``{"rating": ..}``)
+    must not be read as a slot template, which logs an error in every conversation."""
+    import json
+    import re
+
+    from rasa.core.nlg import interpolator
+    from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import SlotSet
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    errors: list[dict] = []
+
+    class Recorder:
+        def exception(self, event: str, **fields: object) -> None:
+            errors.append({"event": event, **fields})
+
+    monkeypatch.setattr(interpolator, "structlogger", Recorder())
+    domain = Domain.load(str(PROJECT_ROOT / "domain"))
+    generator = TemplatedNaturalLanguageGenerator(domain.responses)
+    payload = re.compile(r"^/\w+(\{.*\})?$")
+    # What actions pass with a response (``utter_message(response=..., authority=...)``).
+    variables = {
+        name: f"<{name}>"
+        for name in re.findall(r"\{(\w+)\}", json.dumps(domain.responses, ensure_ascii=False))
+    }
+    checked = 0
+    for language in ("fi", "sv", "en"):
+        tracker = DialogueStateTracker.from_events(
+            "rendering", [SlotSet("language", language)], slots=domain.slots
+        )
+        for name in domain.responses:
+            message = await generator.generate(name, tracker, "widget", **variables)
+            assert message is not None, name
+            for button in message.get("buttons") or []:
+                match = payload.match(button["payload"])
+                assert match, (name, language, button)
+                if match.group(1):
+                    json.loads(match.group(1))
+                checked += 1
+    assert errors == []
+    assert checked > 0
