@@ -8,7 +8,8 @@ The webhook ``/webhooks/messenger/webhook``:
   the app secret before anything is parsed, and hands every message of every entry to
   the bot. One person's messages are handled one at a time, in order; different
   people's at the same time. A message the platform delivers again (same ``mid``) is
-  handled once. The platform gets its 200 when the delivery's messages are handled, or
+  handled once: with ``DIGITUKI_REDIS_URL`` set (the production profile), once by all
+  the replicas together, since a redelivery may reach another replica. The platform gets its 200 when the delivery's messages are handled, or
   after ``ack_within_s`` at the latest (they go on in the background).
 
 The person's locale from their profile (``sv_SE``) goes with each message as metadata;
@@ -27,6 +28,7 @@ The channel is on when the Page access token, app secret and verify token are se
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import re
 import time
@@ -106,6 +108,45 @@ class SeenMessages:
         while len(self._ids) > self._size:
             self._ids.popitem(last=False)
         return True
+
+
+class SharedSeenMessages:
+    """Ids of messages already taken by any replica, in Redis (``SET NX`` with a lifetime).
+
+    When Redis does not answer, this replica's own memory decides: a message the
+    platform redelivers to another replica meanwhile could be answered twice, which
+    is better than a message nobody answers.
+    """
+
+    PREFIX = "digituki:messenger:seen:"
+
+    def __init__(self, url: str, ttl_s: float = 48 * 3600) -> None:
+        import redis.asyncio as aioredis  # only the production profile needs it
+
+        self._redis = aioredis.Redis.from_url(
+            url, socket_timeout=2.0, socket_connect_timeout=2.0
+        )
+        self._ttl_s = max(1, int(ttl_s))
+        self.unanswered = 0
+        """Times Redis did not answer."""
+
+    async def first_time(self, message_id: str) -> bool:
+        import redis
+
+        key = self.PREFIX + hashlib.sha256(message_id.encode()).hexdigest()[:32]
+        try:
+            return bool(await self._redis.set(key, "1", nx=True, ex=self._ttl_s))
+        except (redis.RedisError, OSError) as error:
+            self.unanswered += 1
+            log.warning(
+                "Messenger: Redis does not answer (%s); this replica alone decides whether "
+                "a message was seen",
+                type(error).__name__,
+            )
+            return True
+
+    async def close(self) -> None:
+        await self._redis.close()
 
 
 class _OneAtATime:
@@ -207,7 +248,12 @@ class MessengerOutput(OutputChannel):
 class MessengerInput(InputChannel):
     """The Messenger webhook; off (404) when the channel has no credentials."""
 
-    def __init__(self, config: MessengerConfig | None, graph: GraphApi | None = None) -> None:
+    def __init__(
+        self,
+        config: MessengerConfig | None,
+        graph: GraphApi | None = None,
+        shared_seen: SharedSeenMessages | None = None,
+    ) -> None:
         self.config = config
         self.graph = graph or (
             GraphApi(config.page_access_token, config.graph_api_url, config.graph_api_version)
@@ -215,6 +261,7 @@ class MessengerInput(InputChannel):
             else None
         )
         self.seen = SeenMessages()
+        self.shared_seen = shared_seen
         self._turns = _OneAtATime()
         self._handling: set[asyncio.Future[Any]] = set()
 
@@ -254,6 +301,7 @@ class MessengerInput(InputChannel):
             raise ConfigError(
                 f"graph_api_version {values['graph_api_version']!r}: expected one like v24.0"
             )
+        redis_url = str(credentials.get("redis_url") or settings.redis_url or "")
         parts = urlsplit(values["graph_api_url"])
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ConfigError(f"graph_api_url {values['graph_api_url']!r} is not an http(s) URL")
@@ -264,7 +312,8 @@ class MessengerInput(InputChannel):
                 verify_token=values["verify_token"],
                 graph_api_url=values["graph_api_url"],
                 graph_api_version=values["graph_api_version"],
-            )
+            ),
+            shared_seen=SharedSeenMessages(redis_url) if redis_url else None,
         )
 
     def get_output_channel(self) -> OutputChannel:
@@ -318,6 +367,8 @@ class MessengerInput(InputChannel):
         async def close(*_: Any) -> None:
             if self.graph is not None:
                 await self.graph.close()
+            if self.shared_seen is not None:
+                await self.shared_seen.close()
 
         return messenger
 
@@ -345,7 +396,7 @@ class MessengerInput(InputChannel):
         """Hands new messages to the bot, per person in order; waits a while for them."""
         by_person: dict[str, list[Incoming]] = {}
         for message in messages:
-            if self.seen.first_time(message.message_id):
+            if await self._first_time(message.message_id):
                 by_person.setdefault(message.sender_id, []).append(message)
         tasks = [
             asyncio.ensure_future(self._handle_in_turn(sender, queued, on_new_message))
@@ -357,6 +408,12 @@ class MessengerInput(InputChannel):
         if tasks:
             assert self.config is not None
             await asyncio.wait(tasks, timeout=self.config.ack_within_s)
+
+    async def _first_time(self, message_id: str) -> bool:
+        """Whether no replica has taken this message yet (it is taken now)."""
+        if not self.seen.first_time(message_id):
+            return False
+        return self.shared_seen is None or await self.shared_seen.first_time(message_id)
 
     async def _handle_in_turn(
         self,

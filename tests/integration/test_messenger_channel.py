@@ -12,6 +12,7 @@ import json
 import logging
 import socket
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +22,13 @@ from rasa.core.channels.channel import UserMessage
 from sanic import Sanic
 
 from connectors.graph_api import GraphApi, GraphApiError, RetryPolicy
-from connectors.messenger import ONLY_TEXT, MessengerConfig, MessengerInput, MessengerOutput
+from connectors.messenger import (
+    ONLY_TEXT,
+    MessengerConfig,
+    MessengerInput,
+    MessengerOutput,
+    SharedSeenMessages,
+)
 from connectors.messenger_webhook import SIGNATURE_HEADER, sign
 from tests.fake_graph_api import PAGE_ID, FakeGraphApi
 
@@ -100,13 +107,25 @@ def _free_port() -> int:
 @pytest.fixture
 async def server() -> AsyncIterator[Server]:
     graph = FakeGraphApi(profiles={"1001": {"locale": "fi_FI"}, "1002": {"locale": "sv_SE"}})
-    graph_url = await graph.start()
+    await graph.start()
+    async with replica(graph) as running:
+        yield running
+    await graph.stop()
+
+
+@asynccontextmanager
+async def replica(
+    graph: FakeGraphApi, shared_seen: SharedSeenMessages | None = None
+) -> AsyncIterator[Server]:
+    """A server with the channel, talking to ``graph`` (started)."""
+    graph_url = graph.url
     config = MessengerConfig(
         "test-page-token", SECRET, VERIFY, graph_url, "v24.0", max_body_bytes=16 * 1024
     )
     channel = MessengerInput(
         config,
         GraphApi(config.page_access_token, graph_url, "v24.0", RetryPolicy(first_delay_s=0.01)),
+        shared_seen,
     )
     Sanic.test_mode = True
     app = Sanic(f"messenger-test-{_free_port()}")
@@ -123,7 +142,6 @@ async def server() -> AsyncIterator[Server]:
     await channel.graph.close()  # type: ignore[union-attr]
     running.close()
     await running.wait_closed()
-    await graph.stop()
 
 
 def message_event(
@@ -245,6 +263,56 @@ async def test_a_replayed_delivery_is_processed_once(server: Server) -> None:
     await asyncio.sleep(0.1)
     assert sorted(m.text for m in server.bot.received) == ["hei", "hej", "uusi"]
     assert server.graph.texts_to("1001") == ["echo: hei", "echo: uusi"]
+
+
+async def test_a_redelivery_to_another_replica_is_processed_once(redis_url: str) -> None:
+    """Two replicas behind the gateway: the platform sends a delivery again (it got no 200
+    in time) and it lands on the other replica."""
+    import uuid
+
+    graph = FakeGraphApi(profiles={"1001": {"locale": "fi_FI"}})
+    await graph.start()
+    run = uuid.uuid4().hex[:8]  # message ids of this run only: Redis keeps them for 48 h
+    first, second = SharedSeenMessages(redis_url), SharedSeenMessages(redis_url)
+    try:
+        async with replica(graph, first) as one, replica(graph, second) as two:
+            body = delivery([message_event("1001", "hei", f"m-{run}-1")])
+            assert (await one.post(body)).status == 200
+            assert (await two.post(body)).status == 200
+            both = delivery(
+                [message_event("1001", "hei", f"m-{run}-1"),
+                 message_event("1001", "uusi", f"m-{run}-2", 1_700_000_000_500)]
+            )  # fmt: skip
+            assert (await two.post(both)).status == 200
+            assert (await one.post(both)).status == 200
+            await graph.until("1001", 2)
+            await asyncio.sleep(0.2)
+            assert [m.text for m in one.bot.received] == ["hei"]
+            assert [m.text for m in two.bot.received] == ["uusi"]
+            assert graph.texts_to("1001") == ["echo: hei", "echo: uusi"]
+    finally:
+        await first.close()
+        await second.close()
+        await graph.stop()
+
+
+async def test_without_redis_a_replica_still_answers_what_it_has_not_seen() -> None:
+    graph = FakeGraphApi(profiles={"1001": {"locale": "fi_FI"}})
+    await graph.start()
+    nowhere = f"redis://127.0.0.1:{_free_port()}/0"  # nothing listens there
+    shared = SharedSeenMessages(nowhere)
+    try:
+        async with replica(graph, shared) as one:
+            body = delivery([message_event("1001", "hei", "m-no-redis")])
+            assert (await one.post(body)).status == 200
+            assert (await one.post(body)).status == 200  # its own memory still knows it
+            await graph.until("1001", 1)
+            await asyncio.sleep(0.1)
+            assert [m.text for m in one.bot.received] == ["hei"]
+            assert shared.unanswered == 1
+    finally:
+        await shared.close()
+        await graph.stop()
 
 
 async def test_an_oversize_body_is_refused_unread(server: Server) -> None:
