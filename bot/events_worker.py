@@ -16,6 +16,10 @@ Messages that are not Rasa events, and events the database refuses as they are
 without requeueing: dropped, or dead-lettered where the queue has a policy for it).
 SIGTERM stops the worker after the event it is storing.
 
+Events a Rasa replica never published (it was killed holding them) are recovered
+from the tracker store, ``recover_grace_seconds`` behind the stream
+(:mod:`bot.events_reconcile`), under the same receipts.
+
 With one worker, events are stored in the order they were published; with several,
 two events of one conversation published close together may be stored in either
 order (each keeps its timestamp).
@@ -26,7 +30,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import hashlib
 import json
 import logging
 import os
@@ -47,10 +50,11 @@ from sqlalchemy.orm import sessionmaker
 from bot.config import ConfigError, load_settings
 from bot.db.engine import make_engine, make_session_factory
 from bot.db.migrate import current_revision, head_revision
+from bot.events_reconcile import Reconciler
 from bot.logs import configure_logging
 from bot.observability import start_process_observability
-from connectors.event_store import MAX_RECEIPT, forget_receipts, record_event
-from connectors.rabbitmq_broker import DEFAULT_EXCHANGE, DEFAULT_QUEUE
+from connectors.event_store import forget_receipts, record_event
+from connectors.rabbitmq_broker import DEFAULT_EXCHANGE, DEFAULT_QUEUE, event_identity
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +81,11 @@ class WorkerSettings:
     """Messages RabbitMQ hands over before the first of them is acknowledged."""
     retry_seconds: float = 30.0
     """The longest pause between attempts while the database or RabbitMQ is away."""
+    recover_seconds: float = 30.0
+    """How often events missing from the stream are looked for in the tracker store
+    (``bot.events_reconcile``); 0 turns that off."""
+    recover_grace_seconds: float = 120.0
+    """How far behind the present the tracker store is read (the stream is given this long)."""
     log_level: str = "INFO"
 
 
@@ -84,6 +93,13 @@ def _positive_int(raw: str) -> int:
     value = int(raw)
     if value < 1:
         raise ValueError("expected a whole number of 1 or more")
+    return value
+
+
+def _not_negative_float(raw: str) -> float:
+    value = float(raw)
+    if not value >= 0 or value == float("inf"):
+        raise ValueError("expected a number of 0 or more")
     return value
 
 
@@ -102,6 +118,8 @@ _ENV: dict[str, tuple[str, Any]] = {
     "DIGITUKI_EVENTS_EXCHANGE": ("exchange", str),
     "DIGITUKI_EVENTS_PREFETCH": ("prefetch", _positive_int),
     "DIGITUKI_EVENTS_RETRY_SECONDS": ("retry_seconds", _positive_float),
+    "DIGITUKI_EVENTS_RECOVER_SECONDS": ("recover_seconds", _not_negative_float),
+    "DIGITUKI_EVENTS_RECOVER_GRACE_SECONDS": ("recover_grace_seconds", _not_negative_float),
 }
 
 
@@ -132,12 +150,10 @@ def decode_event(body: bytes) -> dict[str, Any] | None:
     return event
 
 
-def receipt_of(message: aio_pika.abc.AbstractIncomingMessage) -> str:
-    """The message id the broker gave; a hash of the body for a message without one."""
-    given = message.message_id
-    if given and len(given) <= MAX_RECEIPT:
-        return given
-    return hashlib.sha256(message.body).hexdigest()
+def receipt_of(event: dict[str, Any], message: aio_pika.abc.AbstractIncomingMessage) -> str:
+    """The event's identity (:func:`~connectors.rabbitmq_broker.event_identity`), whatever
+    message id it came with: the tracker store's copy of the event has the same."""
+    return event_identity(event, message.body)
 
 
 class EventsWorker:
@@ -165,6 +181,7 @@ class EventsWorker:
         self._database_answered_at: float | None = None
         self._database_trouble = False
         self._closing = False
+        self.reconciler = Reconciler(sessions, grace_s=settings.recover_grace_seconds)
 
     # --- state ------------------------------------------------------------------------
 
@@ -199,6 +216,25 @@ class EventsWorker:
         connection) left a worker holding a full prefetch window it never processed
         after a RabbitMQ restart.
         """
+        recovering = (
+            asyncio.create_task(self._recover(stop)) if self.settings.recover_seconds > 0 else None
+        )
+        try:
+            await self._run_connections(stop)
+        finally:
+            if recovering is not None:
+                recovering.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await recovering
+        log.info(
+            "stopped: %d events consumed, %d duplicates, %d failed attempts, %d recovered",
+            self.consumed,
+            self.duplicates,
+            self.failed,
+            self.reconciler.recovered,
+        )
+
+    async def _run_connections(self, stop: asyncio.Event) -> None:
         delay = min(1.0, self.settings.retry_seconds)
         while not stop.is_set():
             connection = await self._connect(stop)
@@ -222,12 +258,19 @@ class EventsWorker:
                 if await _stopped_within(stop, delay):
                     break
                 delay = min(delay * 2, self.settings.retry_seconds)
-        log.info(
-            "stopped: %d events consumed, %d duplicates, %d failed attempts",
-            self.consumed,
-            self.duplicates,
-            self.failed,
-        )
+
+    async def _recover(self, stop: asyncio.Event) -> None:
+        """Every ``recover_seconds``, stores what the stream never brought (see
+        :mod:`bot.events_reconcile`); independent of RabbitMQ, so it goes on while
+        RabbitMQ is away."""
+        while not await _stopped_within(stop, self.settings.recover_seconds):
+            try:
+                await asyncio.to_thread(self.reconciler.run_once)
+            except Exception as exc:
+                log.warning(
+                    "could not read the tracker store for missing events (%s); trying again",
+                    type(exc).__name__,
+                )
 
     async def _consume(
         self, connection: aio_pika.abc.AbstractConnection, stop: asyncio.Event, lost: asyncio.Event
@@ -316,7 +359,7 @@ class EventsWorker:
             )
             await _settle(message.reject(requeue=False))
             return
-        receipt = receipt_of(message)
+        receipt = receipt_of(event, message)
         delay = min(1.0, self.settings.retry_seconds)
         while True:
             try:
@@ -459,7 +502,9 @@ def main(argv: list[str] | None = None) -> int:
         f"DIGITUKI_RABBITMQ_URL (default {DEFAULT_RABBITMQ_URL}), DIGITUKI_EVENTS_QUEUE "
         f"(default {DEFAULT_QUEUE}), DIGITUKI_EVENTS_EXCHANGE (default {DEFAULT_EXCHANGE}), "
         "DIGITUKI_EVENTS_PREFETCH (default 100), DIGITUKI_EVENTS_RETRY_SECONDS (default 30), "
-        "DIGITUKI_LOG_LEVEL. SIGTERM stops the worker after the event it is storing.",
+        "DIGITUKI_EVENTS_RECOVER_SECONDS (how often events missing from the stream are looked "
+        "for in the tracker store; default 30, 0 is off), DIGITUKI_EVENTS_RECOVER_GRACE_SECONDS "
+        "(how far behind the present; default 120), DIGITUKI_LOG_LEVEL. SIGTERM stops the worker after the event it is storing.",
     )
     parser.add_argument("--queue", help="the queue to consume (overrides DIGITUKI_EVENTS_QUEUE)")
     parser.add_argument(

@@ -72,6 +72,11 @@ def record_event(sessions: sessionmaker, event: dict[str, Any], receipt: str | N
     return True
 
 
+def holds_something(event: dict[str, Any]) -> bool:
+    """Whether :func:`record_event` would write anything for ``event``."""
+    return message_from_rasa_event(event) is not None or bool(facts_of(event))
+
+
 def append_message(session: Session, message: dict[str, Any]) -> None:
     """Adds a message (:func:`~bot.handoff.events.message_from_rasa_event`) in ``session``'s transaction.
 

@@ -123,9 +123,7 @@ class SharedSeenMessages:
     def __init__(self, url: str, ttl_s: float = 48 * 3600) -> None:
         import redis.asyncio as aioredis  # only the production profile needs it
 
-        self._redis = aioredis.Redis.from_url(
-            url, socket_timeout=2.0, socket_connect_timeout=2.0
-        )
+        self._redis = aioredis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
         self._ttl_s = max(1, int(ttl_s))
         self.unanswered = 0
         """Times Redis did not answer."""

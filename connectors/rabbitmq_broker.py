@@ -15,8 +15,9 @@ What this broker adds to Rasa's ``PikaEventBroker``:
   queue is storage too (``bot.privacy.redact_value`` over the event, except the
   conversation id: it is the key the console and the handoff requests use, stored
   as it is everywhere, and a Messenger id of 16 digits can look like a card number).
-- Each message has a message id, the SHA-256 of its body, so an event published
-  twice (after a publish whose confirmation was lost) is stored once.
+- Each message has a message id, :func:`event_identity` of its event, so an event
+  published twice (after a publish whose confirmation was lost), or recovered from
+  the tracker store as well (``bot.events_reconcile``), is stored once.
 - Nothing is dropped silently. Events published before the first connection, while
   RabbitMQ is away or when a publish fails are kept in memory, up to
   ``max_pending_events`` (100 000; beyond that new events are dropped, and logged),
@@ -76,10 +77,36 @@ def masked_event(event: dict[str, Any]) -> dict[str, Any]:
 
 def encode_event(event: dict[str, Any]) -> tuple[bytes, str]:
     """The message body of ``event`` (masked, canonical JSON) and its message id."""
-    body = json.dumps(
-        masked_event(event), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    ).encode()
-    return body, hashlib.sha256(body).hexdigest()
+    masked = masked_event(event)
+    body = json.dumps(masked, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return body, event_identity(masked, body)
+
+
+def event_identity(event: dict[str, Any], body: bytes | None = None) -> str:
+    """The id of one tracker event: the same for its message in RabbitMQ and its row in
+    the tracker store (``bot.events_reconcile`` recovers events from there).
+
+    A SHA-256 of the conversation, the kind of event, its timestamp and its name (a
+    slot's or an action's): Rasa stamps every event when it makes it, so these tell
+    events apart, and neither masking nor the tracker store's round trip changes them.
+    An event without a timestamp (not one of Rasa's) is known by its whole masked body.
+    """
+    timestamp = event.get("timestamp")
+    if not isinstance(timestamp, int | float) or isinstance(timestamp, bool):
+        if body is None:
+            body = json.dumps(
+                masked_event(event), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+            ).encode()
+        return hashlib.sha256(body).hexdigest()
+    name = event.get("name")
+    key = [
+        "rasa-event",
+        event.get("sender_id"),
+        event.get("event"),
+        float(timestamp),
+        name if isinstance(name, str) else None,
+    ]
+    return hashlib.sha256(json.dumps(key, ensure_ascii=False).encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -250,6 +251,19 @@ class EventReceiptRow(Base):
     key: Mapped[str] = Column(String(64), primary_key=True)
     received_at: Mapped[dt.datetime] = Column(
         DateTime(timezone=True), nullable=False, default=_utcnow, index=True
+    )
+
+
+class EventCursorRow(Base):
+    """How far a reader of another table has come (0010): the events worker's recovery
+    of events from the tracker store (``bot.events_reconcile``) keeps its place here."""
+
+    __tablename__ = "event_cursors"
+
+    name: Mapped[str] = Column(String(64), primary_key=True)
+    last_id: Mapped[int] = Column(BigInteger, nullable=False)
+    updated_at: Mapped[dt.datetime] = Column(
+        DateTime(timezone=True), nullable=False, default=_utcnow
     )
 
 

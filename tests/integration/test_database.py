@@ -23,7 +23,7 @@ def test_migrations_create_exactly_the_models_schema(database):
 def test_upgrade_and_gazetteer_load_are_idempotent(database, cli):
     status, out, err = cli(database.url, "db", "upgrade")
     assert status == 0, err
-    assert "schema: at 0009" in out and "19 regions, 308 municipalities" in out
+    assert "schema: at 0010" in out and "19 regions, 308 municipalities" in out
     with database.engine.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(MunicipalityRow)) == 308
         assert connection.scalar(select(func.count()).select_from(RegionRow)) == 19
@@ -38,7 +38,7 @@ def test_db_status_reports_revision_and_providers(database, cli):
     cli(database.url, "providers", "import", str(FIXTURES / "search_providers.yml"))
     status, out, _ = cli(database.url, "db", "status")
     assert status == 0
-    assert "revision: 0009 (code: 0009)" in out and "providers: 13 active" in out
+    assert "revision: 0010 (code: 0010)" in out and "providers: 13 active" in out
 
 
 def test_search_cli_json_shape(database, cli):

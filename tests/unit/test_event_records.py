@@ -26,7 +26,7 @@ from bot.events_worker import decode_event, load_worker_settings, main, schema_p
 from bot.handoff.events import message_from_rasa_event
 from connectors import event_store
 from connectors.event_store import DatabaseEventBroker, forget_receipts, record_event
-from connectors.rabbitmq_broker import encode_event, masked_event
+from connectors.rabbitmq_broker import encode_event, event_identity, masked_event
 
 T0 = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.timezone.utc).timestamp()
 MESSENGER_ID = "4111111111111111"  # 16 digits passing the Luhn check, like a card number
@@ -170,13 +170,17 @@ def test_a_masked_event_has_the_facts_and_message_of_the_event_as_it_was():
     assert masked_event(CONVERSATION[1])["sender_id"] == MESSENGER_ID  # not "[card]"
 
 
-def test_the_message_body_has_no_personal_data_and_its_id_is_its_hash():
+def test_the_message_body_has_no_personal_data_and_its_id_is_the_events_identity():
     bodies = [encode_event(event) for event in CONVERSATION]
     sent = b"".join(body for body, _ in bodies).decode()
     for secret in ("040 123 4567", "050 987 6543", "maija.meikalainen@example.fi"):
         assert secret not in sent
     body, message_id = bodies[1]
-    assert message_id == hashlib.sha256(body).hexdigest()
+    assert message_id == event_identity(json.loads(body)) == event_identity(CONVERSATION[1])
+    assert len({message_id for _, message_id in bodies}) == len(CONVERSATION)
+    # Not one of Rasa's (no timestamp): known by its whole body.
+    odd = {"event": "user", "text": "hei"}
+    assert encode_event(odd)[1] == hashlib.sha256(encode_event(odd)[0]).hexdigest()
     assert encode_event(dict(reversed(CONVERSATION[1].items()))) == bodies[1]  # canonical
     assert json.loads(body)["parse_data"]["entities"][0]["value"] == "[phone]"
 
@@ -205,6 +209,14 @@ def test_worker_settings_come_from_the_environment():
     assert (custom.rabbitmq_url, custom.queue, custom.prefetch) == ("amqp://u:p@mq:5672/", "q", 5)
     with pytest.raises(ConfigError, match="DIGITUKI_EVENTS_PREFETCH"):
         load_worker_settings({"DIGITUKI_EVENTS_PREFETCH": "0"})
+    assert (settings.recover_seconds, settings.recover_grace_seconds) == (30.0, 120.0)
+    off = load_worker_settings(
+        {"DIGITUKI_EVENTS_RECOVER_SECONDS": "0", "DIGITUKI_EVENTS_RECOVER_GRACE_SECONDS": "15"}
+    )
+    assert (off.recover_seconds, off.recover_grace_seconds) == (0.0, 15.0)
+    for wrong in ("-1", "nan", "inf", "soon"):
+        with pytest.raises(ConfigError, match="DIGITUKI_EVENTS_RECOVER_SECONDS"):
+            load_worker_settings({"DIGITUKI_EVENTS_RECOVER_SECONDS": wrong})
 
 
 def test_the_worker_will_not_start_on_a_database_without_its_schema(tmp_path):
@@ -222,3 +234,32 @@ def test_the_worker_command_lists_its_settings(capsys):
     shown = capsys.readouterr().out
     for name in ("DIGITUKI_DATABASE_URL", "DIGITUKI_RABBITMQ_URL", "DIGITUKI_EVENTS_QUEUE"):
         assert name in shown
+
+
+def test_an_event_has_one_identity_in_rabbitmq_and_in_the_tracker_store():
+    """What the broker publishes and what the tracker store keeps (masked, through JSON)
+    have the same identity, so an event recovered from the store is not stored twice."""
+    from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
+
+    from connectors.tracker_store import masked
+
+    said = "soita 040 123 4567 tai maija.meikalainen@example.fi"
+    events = [
+        UserUttered(said, {"name": "ask_help"}, [{"entity": "phone", "value": "040 123 4567"}],
+                    message_id="m1", input_channel="widget", metadata={"locale": "fi_FI"}),
+        ActionExecuted("action_listen"),
+        SlotSet("callback_phone", "040 123 4567"),
+        SlotSet("topic", "email"),
+        BotUttered("Soitan numeroon 040 123 4567", {"buttons": [{"title": "Kyllä", "payload": "/affirm"}]},
+                   metadata={"agent": "Maija"}),
+    ]  # fmt: skip
+    sent, kept = [], []
+    for event in events:
+        _, message_id = encode_event({"sender_id": MESSENGER_ID, **event.as_dict()})
+        stored = json.loads(json.dumps(masked(event).as_dict()))  # the `data` column
+        sent.append(message_id)
+        kept.append(event_identity({"sender_id": MESSENGER_ID, **stored}))
+    assert sent == kept
+    assert len(set(sent)) == len(events)
+    other = encode_event({"sender_id": "someone else", **events[0].as_dict()})[1]
+    assert other not in sent
