@@ -37,6 +37,15 @@ TOKEN = "production-test-token"
 ORIGIN = "http://widget.example"
 
 
+STREAM_ONLY = {"DIGITUKI_EVENTS_RECOVER_SECONDS": "0"}
+"""Events reach the database through RabbitMQ only (nothing recovered from the tracker store)."""
+QUICK_RECOVERY = {
+    "DIGITUKI_EVENTS_RECOVER_SECONDS": "2",
+    "DIGITUKI_EVENTS_RECOVER_GRACE_SECONDS": "20",
+}
+"""Events a killed replica never published are recovered within about 20 s (not 2 minutes)."""
+
+
 @dataclass
 class ProductionStack:
     """The running profile: its entry points and its processes."""
@@ -62,6 +71,17 @@ class ProductionStack:
 
     def service(self, name: str) -> Service:
         return next(s for s in self.services if s.name == name)
+
+    def recovered_events(self) -> int:
+        """Events the events worker stored from the tracker store (``bot.events_reconcile``)."""
+        import urllib.request
+
+        metrics = self.service("events worker").health_url.replace("/ready", "/metrics")
+        with urllib.request.urlopen(metrics, timeout=10) as response:
+            for line in response.read().decode().splitlines():
+                if line.startswith("digituki_events_recovered_total "):
+                    return int(float(line.split()[1]))
+        return 0
 
     def halt(self, name: str) -> None:
         """Kills the process ``name`` (e.g. "rasa replica 1") without warning."""
@@ -184,7 +204,15 @@ def _delete_queue(queue: str) -> None:
         asyncio.run(delete())
 
 
-__all__ = ["ORIGIN", "TOKEN", "ProductionStack", "StackError", "production_stack"]
+__all__ = [
+    "ORIGIN",
+    "QUICK_RECOVERY",
+    "STREAM_ONLY",
+    "TOKEN",
+    "ProductionStack",
+    "StackError",
+    "production_stack",
+]
 
 
 WORKER_PASSWORD = "tuki-2026-marraskuu"

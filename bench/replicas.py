@@ -21,7 +21,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from bench.conversations import percentile
-from bench.production import ORIGIN, ProductionStack, Worker, production_stack
+from bench.production import ORIGIN, STREAM_ONLY, ProductionStack, Worker, production_stack
 from bench.widget_load import LoadReport, run_load
 from bot.config import DEFAULT_DATA_DIR
 from bot.db.engine import make_engine
@@ -111,8 +111,8 @@ async def load_with_worker(
 def storage_problems(report: LoadReport, found: Stored) -> dict[str, int]:
     """What the database holds against what the people saw; all zero when nothing is lost.
 
-    Every answered message is in ``conversation_events`` (it went through RabbitMQ and
-    the events worker), none more often than it was sent; every conversation the bot
+    Every answered message is in ``conversation_events`` (through RabbitMQ and the events
+    worker; with :data:`~bench.production.STREAM_ONLY`, through nothing else), none more often than it was sent; every conversation the bot
     told "you are in the queue" has exactly one request.
     """
     answered: dict[str, int] = {}
@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> None:
     for replicas in (2, 1):
         with tempfile.TemporaryDirectory() as folder, production_stack(
             model, Path(folder), gazetteer, PROVIDERS,
-            rasa_replicas=replicas, action_replicas=replicas,
+            rasa_replicas=replicas, action_replicas=replicas, extra_env=STREAM_ONLY,
         ) as stack:  # fmt: skip
             report, found = asyncio.run(load_with_worker(stack, args.users, args.seconds))
         results[replicas] = report

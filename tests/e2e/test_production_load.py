@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from bench.conversations import percentile
-from bench.production import production_stack
+from bench.production import STREAM_ONLY, production_stack
 from bench.replicas import load_with_worker, storage_problems, storage_summary
 from tests.conftest import FIXTURES
 from tests.e2e.production_services import require_production_services
@@ -39,7 +39,7 @@ def test_two_hundred_conversations_for_two_minutes_lose_nothing(
         with production_stack(
             trained_model, tmp_path / f"replicas-{replicas}", gazetteer,
             FIXTURES / "search_providers.yml",
-            rasa_replicas=replicas, action_replicas=replicas,
+            rasa_replicas=replicas, action_replicas=replicas, extra_env=STREAM_ONLY,
         ) as stack:  # fmt: skip
             report, found = asyncio.run(load_with_worker(stack, USERS, SECONDS))
         figures[replicas] = report
