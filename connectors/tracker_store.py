@@ -7,6 +7,12 @@ of :func:`bot.db.engine.make_engine`: pooled connections and, on SQLite, WAL
 with ``synchronous=NORMAL`` (safe against crashes; only a power cut can lose the
 last moments).
 
+A database that does not answer for a moment (a PostgreSQL restart, a failover) is
+waited for: reading and saving a conversation are tried again for up to
+``retry_seconds`` (20) before the error goes to Rasa. Rasa's answer to an error is to
+go on in memory (``FailSafeTrackerStore``): for a read that means a conversation
+starting over, for a save one the other replicas never see.
+
 It stores every event with personal data masked (``bot.privacy.redact_value``):
 what people wrote, what the bot said back, slot values, metadata. The conversation
 goes on from the masked copy; the one value a later turn needs, a call-back
@@ -15,9 +21,11 @@ contact, waits in ``held_contacts`` instead (``bot.handoff.requests``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore
@@ -26,10 +34,14 @@ from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db.engine import make_engine
 from bot.privacy import redact_value
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class DatabaseTrackerStore(SQLTrackerStore):
@@ -52,6 +64,46 @@ class DatabaseTrackerStore(SQLTrackerStore):
         self.engine.dispose()
         self.engine: Engine = make_engine(host)
         self.sessionmaker = sessionmaker(bind=self.engine)
+
+    retry_seconds: float = 20.0
+    """How long a read or a save is tried again while the database does not answer."""
+
+    async def _retrieve(
+        self, sender_id: str, fetch_events_from_all_sessions: bool
+    ) -> DialogueStateTracker | None:
+        return await self._retrying(
+            "read",
+            lambda: super(DatabaseTrackerStore, self)._retrieve(
+                sender_id, fetch_events_from_all_sessions
+            ),
+        )
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        # A save that fails after its events were published is published again: the
+        # events worker stores each event once (connectors.rabbitmq_broker.event_identity).
+        await self._retrying("save", lambda: super(DatabaseTrackerStore, self).save(tracker))
+
+    async def keys(self) -> Iterable[str]:
+        return await self._retrying("read", lambda: super(DatabaseTrackerStore, self).keys())
+
+    async def _retrying(self, what: str, attempt: Callable[[], Awaitable[T]]) -> T:
+        """``attempt()``, again with a growing pause while the database does not answer."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.retry_seconds
+        pause = 0.1
+        while True:
+            try:
+                return await attempt()
+            except (OperationalError, InterfaceError) as error:
+                if loop.time() + pause > deadline:
+                    raise
+                log.warning(
+                    "the tracker store's database does not answer (%s); %s tried again",
+                    type(error).__name__,
+                    what,
+                )
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 2.0)
 
     def _additional_events(
         self, session: Session, tracker: DialogueStateTracker

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from connectors.tracker_store import DatabaseTrackerStore
 
@@ -46,3 +48,38 @@ async def test_stored_events_are_masked_and_the_conversation_goes_on_from_them(d
     await store.save(again)
     with database.engine.connect() as connection:
         assert connection.scalar(text("select count(*) from events")) == 5
+
+
+class Unanswering:
+    """A session factory whose first ``failures`` sessions fail as a database that is away."""
+
+    def __init__(self, sessions, failures: int) -> None:
+        self.sessions = sessions
+        self.failures = failures
+
+    def __call__(self):
+        from sqlalchemy.exc import OperationalError
+
+        if self.failures > 0:
+            self.failures -= 1
+            raise OperationalError("select 1", {}, ConnectionRefusedError("restarting"))
+        return self.sessions()
+
+
+async def test_a_database_away_for_a_moment_is_waited_for_not_forgotten(database):
+    """During a PostgreSQL restart Rasa would start the conversation over (a failed read)
+    or keep it in one replica's memory (a failed save)."""
+    store = DatabaseTrackerStore(host=database.url)
+    tracker = DialogueStateTracker("c-restart", slots=[])
+    tracker.update(UserUttered("hei", {"name": "greet", "confidence": 1.0}))
+    store.sessionmaker = Unanswering(store.sessionmaker, failures=3)
+    await store.save(tracker)
+    assert store.sessionmaker.failures == 0
+    store.sessionmaker.failures = 2
+    again = await store.retrieve("c-restart")
+    assert again is not None and again.latest_message.text == "hei"
+
+    store.retry_seconds = 0.5  # away for longer: the error goes to Rasa
+    store.sessionmaker.failures = 1000
+    with pytest.raises(OperationalError):
+        await store.retrieve("c-restart")
