@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.shared.core.events import UserUttered
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -30,8 +31,9 @@ from websockets.exceptions import ConnectionClosed
 
 from bot.observability import MESSAGE_ERRORS, MESSAGE_SECONDS, MESSAGES
 from connectors.widget_outbox import (
-    CLAIMED,
     DONE,
+    RETAKEN,
+    TAKEN,
     MemoryOutbox,
     Outbox,
     OutboxLimits,
@@ -275,11 +277,36 @@ class DemoDataProbe:
             engine.dispose()
 
 
+def rasa_message_id(session_id: str, message_id: str) -> str:
+    """The id a widget message has in the conversation (``UserUttered.message_id``)."""
+    return f"widget-{session_id[:8]}-{message_id}"
+
+
+async def _in_conversation(connection: _Connection, message_id: str) -> bool:
+    """Whether the conversation holds the person's message ``message_id`` already.
+
+    Asked only when a message is taken over from a replica that stopped (rare): it
+    reads the conversation from the tracker store of the Rasa server this runs in.
+    Outside one (no tracker store), the answer is no.
+    """
+    agent = getattr(getattr(connection.app, "ctx", None), "agent", None)
+    store = getattr(agent, "tracker_store", None)
+    if store is None or connection.session_id is None:
+        return False
+    wanted = rasa_message_id(connection.session_id, message_id)
+    tracker = await store.retrieve(connection.session_id)
+    return tracker is not None and any(
+        isinstance(event, UserUttered) and event.message_id == wanted for event in tracker.events
+    )
+
+
 @dataclass
 class _Connection:
     """One widget's socket: its conversation, its page, its recent messages."""
 
     socket: Any
+    app: Any = None
+    """The Sanic app: in a Rasa server, ``app.ctx.agent`` holds the tracker store."""
     session_id: str | None = None
     language: str = "fi"
     page_url: str = ""
@@ -400,7 +427,7 @@ class WidgetInput(InputChannel):
 
         @widget.websocket("/websocket")
         async def websocket(request: Request, socket: Any) -> None:
-            connection = _Connection(socket)
+            connection = _Connection(socket, request.app)
             try:
                 while True:
                     try:
@@ -573,11 +600,18 @@ class WidgetInput(InputChannel):
         session_id = str(connection.session_id)
         outbox = self.sessions.outbox
         state = await outbox.claim(session_id, message_id, self.limits.claim_lease_s)
-        while state not in (CLAIMED, DONE):
+        while state == TAKEN:
             await asyncio.sleep(0.5)
             state = await outbox.claim(session_id, message_id, self.limits.claim_lease_s)
         if state == DONE:
             await self._send(connection.socket, {"type": "handled", "id": message_id})
+            return
+        if state == RETAKEN and await _in_conversation(connection, message_id):
+            # The replica that had it died after the turn was saved, and so after its
+            # answers went to the outbox: handling it again would answer twice.
+            log.info("widget: a message handled by a replica that then stopped is done")
+            await outbox.finish(session_id, message_id, handled=True)
+            await self.sessions.signal(session_id, {"type": "handled", "id": message_id})
             return
 
         async def keep_claim() -> None:
@@ -613,7 +647,7 @@ class WidgetInput(InputChannel):
             session_id,
             input_channel=self.name(),
             metadata=metadata,
-            message_id=f"widget-{session_id[:8]}-{message_id}" if message_id else None,
+            message_id=rasa_message_id(session_id, message_id) if message_id else None,
         )
         # When the tab closes, Sanic cancels this connection's handler. The message is
         # still handled to the end, and its reply waits in the outbox.

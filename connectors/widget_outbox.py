@@ -35,7 +35,9 @@ log = logging.getLogger(__name__)
 Listener = Callable[[str, dict[str, Any]], Awaitable[None]]
 """Called with (session id, frame) for every frame announced for a conversation."""
 
-CLAIMED, DONE, TAKEN = "claimed", "done", "taken"
+CLAIMED, DONE, TAKEN, RETAKEN = "claimed", "done", "taken", "retaken"
+"""Answers of :meth:`Outbox.claim`. ``RETAKEN``: claimed, after an earlier claim ran out
+(whoever had it stopped without finishing: a replica that died)."""
 
 
 class Outbox(Protocol):
@@ -72,7 +74,9 @@ class Outbox(Protocol):
         """Takes the person's message ``message_id`` for handling.
 
         Returns ``CLAIMED`` (handle it, and :meth:`renew` the lease while at it),
-        ``DONE`` (already handled) or ``TAKEN`` (being handled elsewhere now).
+        ``RETAKEN`` (the same, but an earlier claim ran out: it may have been handled
+        and not marked so), ``DONE`` (already handled) or ``TAKEN`` (being handled
+        elsewhere now).
         """
 
     async def renew(self, session_id: str, message_id: str, lease_s: float) -> None:
@@ -164,7 +168,7 @@ class MemoryOutbox:
         if state == CLAIMED and until > time.monotonic():
             return TAKEN
         self._claims[key] = (CLAIMED, time.monotonic() + lease_s)
-        return CLAIMED
+        return RETAKEN if state == CLAIMED else CLAIMED
 
     async def renew(self, session_id: str, message_id: str, lease_s: float) -> None:
         self._claims[(session_id, message_id)] = (CLAIMED, time.monotonic() + lease_s)
@@ -202,13 +206,31 @@ if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('EXPIRE', KEYS[2], ARGV[2]
 return current
 """
 
-# KEYS: claim. ARGV: lease (ms). A claim is "claimed" (with a lease) or "done".
+# KEYS: claim. ARGV: lease (ms), ttl (s). A claim is "claimed:<lease end, ms>" or "done";
+# a claim whose lease ran out is kept (until the ttl), so taking it again is told apart.
 _CLAIM = """
 local state = redis.call('GET', KEYS[1])
 if state == 'done' then return 'done' end
-if state then return 'taken' end
-redis.call('SET', KEYS[1], 'claimed', 'PX', ARGV[1])
-return 'claimed'
+local now = redis.call('TIME')
+local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local answer = 'claimed'
+if state then
+  local lease_end = tonumber(string.match(state, '^claimed:(%d+)$') or '0')
+  if lease_end > now_ms then return 'taken' end
+  answer = 'retaken'
+end
+redis.call('SET', KEYS[1], 'claimed:' .. (now_ms + tonumber(ARGV[1])), 'EX', ARGV[2])
+return answer
+"""
+
+# KEYS: claim. ARGV: lease (ms), ttl (s). Extends a claim that is not done.
+_RENEW = """
+local state = redis.call('GET', KEYS[1])
+if not state or state == 'done' then return 0 end
+local now = redis.call('TIME')
+local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+redis.call('SET', KEYS[1], 'claimed:' .. (now_ms + tonumber(ARGV[1])), 'EX', ARGV[2])
+return 1
 """
 
 
@@ -229,6 +251,7 @@ class RedisOutbox:
         self._append = self._redis.register_script(_APPEND)
         self._resume = self._redis.register_script(_RESUME)
         self._claim = self._redis.register_script(_CLAIM)
+        self._renew = self._redis.register_script(_RENEW)
         self._listener: Listener | None = None
         self._task: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
@@ -340,13 +363,15 @@ class RedisOutbox:
 
     async def claim(self, session_id: str, message_id: str, lease_s: float) -> str:
         state = await self._claim(
-            keys=[self._claim_key(session_id, message_id)], args=[int(lease_s * 1000)]
+            keys=[self._claim_key(session_id, message_id)],
+            args=[int(lease_s * 1000), int(self.limits.ttl_s)],
         )
         return state.decode() if isinstance(state, bytes) else str(state)
 
     async def renew(self, session_id: str, message_id: str, lease_s: float) -> None:
-        await self._redis.set(
-            self._claim_key(session_id, message_id), CLAIMED, px=int(lease_s * 1000), xx=True
+        await self._renew(
+            keys=[self._claim_key(session_id, message_id)],
+            args=[int(lease_s * 1000), int(self.limits.ttl_s)],
         )
 
     async def finish(self, session_id: str, message_id: str, handled: bool) -> None:

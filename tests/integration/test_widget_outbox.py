@@ -10,15 +10,20 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
 import pytest
 import redis
+from rasa.core.tracker_store import InMemoryTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Sanic
 
-from connectors.widget import Limits, WidgetInput
-from connectors.widget_outbox import CLAIMED, DONE, TAKEN, MemoryOutbox, RedisOutbox
+from connectors.widget import Limits, WidgetInput, rasa_message_id
+from connectors.widget_outbox import CLAIMED, DONE, RETAKEN, TAKEN, MemoryOutbox, RedisOutbox
 from tests.integration.test_widget_channel import ORIGIN, EchoBot, _free_port, connect
 
 
@@ -95,7 +100,9 @@ async def test_claims_handle_a_message_once_and_free_it_when_the_handler_dies(
     assert await outbox.claim("a", "m1", lease_s=0.3) == TAKEN
     assert await outbox.claim("b", "m1", lease_s=0.3) == CLAIMED  # ids are per conversation
     await asyncio.sleep(0.45)  # the handler died: its lease ran out
-    assert await outbox.claim("a", "m1", lease_s=5) == CLAIMED
+    assert await outbox.claim("a", "m1", lease_s=5) == RETAKEN
+    assert await outbox.claim("a", "m1", lease_s=5) == TAKEN
+    await outbox.renew("a", "m1", lease_s=5)
     await outbox.finish("a", "m1", handled=True)
     assert await outbox.claim("a", "m1", lease_s=5) == DONE
     assert await outbox.claim("a", "m2", lease_s=5) == CLAIMED
@@ -145,14 +152,18 @@ class Replica:
     channel: WidgetInput
     bot: EchoBot
     stop: Callable[[], Any]
+    conversations: InMemoryTrackerStore
+    """The tracker store the replicas share (PostgreSQL in production)."""
 
 
 @pytest.fixture
 async def replicas(redis_url: str, prefix: str) -> AsyncIterator[list[Replica]]:
     Sanic.test_mode = True
     started: list[Replica] = []
+    conversations = InMemoryTrackerStore(Domain.empty())
     for _ in range(2):
         app = Sanic(f"widget-replica-{_free_port()}")
+        app.ctx.agent = SimpleNamespace(tracker_store=conversations)  # as in a Rasa server
         channel = WidgetInput(
             [ORIGIN], Limits(claim_lease_s=1.0), outbox=RedisOutbox(redis_url, prefix=prefix)
         )
@@ -171,7 +182,13 @@ async def replicas(redis_url: str, prefix: str) -> AsyncIterator[list[Replica]]:
             await channel.sessions.outbox.close()
 
         started.append(
-            Replica(f"http://127.0.0.1:{port}/webhooks/widget/websocket", channel, bot, stop)
+            Replica(
+                f"http://127.0.0.1:{port}/webhooks/widget/websocket",
+                channel,
+                bot,
+                stop,
+                conversations,
+            )  # fmt: skip
         )
     yield started
     for replica in started:
@@ -254,6 +271,31 @@ async def test_a_message_whose_replica_died_while_handling_it_is_handled_by_anot
         b.bot.gate.set()
         assert (await copy.receive("handled"))["id"] == "m-10"
     assert [m.text for m in b.bot.received] == ["/session_start", "apua", "hidas"]
+
+
+async def test_a_message_whose_replica_died_after_saving_the_turn_is_not_answered_twice(
+    replicas: list[Replica], redis_url: str, prefix: str
+) -> None:
+    _, b = replicas
+    dead = RedisOutbox(redis_url, prefix=prefix)
+    async with aiohttp.ClientSession() as session:
+        widget = await connect(session, b.url)
+        session_id = (await widget.hello())["session_id"]
+        await widget.receive("message")
+        # The replica took the message, answered it and saved the turn, then died before
+        # it could mark the message handled.
+        assert await dead.claim(session_id, "m-7", lease_s=1.0) == CLAIMED
+        await dead.close()
+        tracker = DialogueStateTracker(session_id, slots=[])
+        tracker.update(UserUttered("apua", message_id=rasa_message_id(session_id, "m-7")))
+        await b.conversations.save(tracker)
+        await widget.send(type="message", text="apua", id="m-7")  # the widget sends it again
+        assert (await widget.receive("handled", timeout=10))["id"] == "m-7"
+        # Another message in the same conversation is handled as usual.
+        await widget.send(type="message", text="kiitos", id="m-8")
+        assert (await widget.receive("message"))["text"] == "echo: kiitos"
+        assert (await widget.receive("handled"))["id"] == "m-8"
+    assert [m.text for m in b.bot.received] == ["/session_start", "kiitos"]
 
 
 async def test_a_message_the_bot_cannot_handle_gets_a_clear_error_with_its_id(
