@@ -39,6 +39,9 @@ class Stored:
     """Conversation -> the person's messages in ``conversation_events``."""
     handoffs: dict[str, int]
     """Conversation -> requests to talk to a person."""
+    repeated: dict[str, int]
+    """Conversation -> the person's messages that are in it more than once (same message
+    id: handled twice)."""
 
 
 def stored(stack: ProductionStack, conversations: set[str]) -> Stored:
@@ -46,14 +49,14 @@ def stored(stack: ProductionStack, conversations: set[str]) -> Stored:
     engine = make_engine(stack.database_url)
     try:
         with engine.connect() as connection:
-            messages = dict(
-                connection.execute(
-                    text(
-                        "select conversation_id, count(*) from conversation_events "
-                        "where sender = 'user' group by conversation_id"
-                    )
-                ).all()
-            )
+            counts = connection.execute(
+                text(
+                    "select conversation_id, count(*), count(*) - count(distinct message_id) "
+                    "from conversation_events where sender = 'user' group by conversation_id"
+                )
+            ).all()
+            messages = {c: n for c, n, _ in counts}
+            repeated = {c: r for c, _, r in counts}
             handoffs = dict(
                 connection.execute(
                     text(
@@ -67,6 +70,7 @@ def stored(stack: ProductionStack, conversations: set[str]) -> Stored:
     return Stored(
         {c: messages.get(c, 0) for c in conversations},
         {c: handoffs.get(c, 0) for c in conversations},
+        {c: repeated.get(c, 0) for c in conversations},
     )
 
 
@@ -112,8 +116,9 @@ def storage_problems(report: LoadReport, found: Stored) -> dict[str, int]:
     """What the database holds against what the people saw; all zero when nothing is lost.
 
     Every answered message is in ``conversation_events`` (through RabbitMQ and the events
-    worker; with :data:`~bench.production.STREAM_ONLY`, through nothing else), none more often than it was sent; every conversation the bot
-    told "you are in the queue" has exactly one request.
+    worker; with :data:`~bench.production.STREAM_ONLY`, through nothing else), none more
+    often than it was sent nor handled twice; every conversation the bot told "you are in
+    the queue" has exactly one request.
     """
     answered: dict[str, int] = {}
     for turn in report.answered:
@@ -123,6 +128,7 @@ def storage_problems(report: LoadReport, found: Stored) -> dict[str, int]:
         "messages stored more than sent": sum(
             max(found.user_messages[c] - n, 0) for c, n in report.conversations.items()
         ),
+        "messages handled twice": sum(found.repeated.values()),
         "queued but no request": sum(1 for c in report.queued if found.handoffs[c] == 0),
         "requests twice": sum(1 for c in report.queued if found.handoffs[c] > 1),
     }
