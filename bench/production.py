@@ -43,7 +43,8 @@ QUICK_RECOVERY = {
     "DIGITUKI_EVENTS_RECOVER_SECONDS": "2",
     "DIGITUKI_EVENTS_RECOVER_GRACE_SECONDS": "20",
 }
-"""Events a killed replica never published are recovered within about 20 s (not 2 minutes)."""
+"""Events RabbitMQ has not brought within 20 s (not 2 minutes) are stored from the tracker
+store: what a killed replica never published is whole soon after the load."""
 
 
 @dataclass
@@ -73,7 +74,8 @@ class ProductionStack:
         return next(s for s in self.services if s.name == name)
 
     def recovered_events(self) -> int:
-        """Events the events worker stored from the tracker store (``bot.events_reconcile``)."""
+        """Events the events worker stored from the tracker store (``bot.events_reconcile``)
+        because RabbitMQ had not brought them in time."""
         import urllib.request
 
         metrics = self.service("events worker").health_url.replace("/ready", "/metrics")

@@ -47,8 +47,8 @@ FIRST_RUN_DAYS = RECEIPT_DAYS - 1
 
 RECOVERED = Counter(
     "digituki_events_recovered",
-    "Events stored from the tracker store because RabbitMQ never brought them "
-    "(a Rasa replica stopped before publishing them)",
+    "Events stored from the tracker store because RabbitMQ had not brought them within "
+    "the grace period (a Rasa replica stopped before publishing them, or the stream lags)",
 )
 
 
@@ -60,7 +60,7 @@ class Reconciler:
     grace_s: float = 120.0
     batch: int = 500
     recovered: int = 0
-    """Events stored because the stream never brought them."""
+    """Events stored because the stream had not brought them within ``grace_s``."""
     read: int = 0
     """Tracker store rows read."""
 
@@ -80,9 +80,11 @@ class Reconciler:
             self.recovered += total
             RECOVERED.inc(total)
             log.warning(
-                "recovered %d events from the tracker store that never came through RabbitMQ "
-                "(a Rasa replica stopped before publishing them)",
+                "stored %d events from the tracker store that had not come through RabbitMQ "
+                "within %.0f s (a Rasa replica stopped before publishing them, or the stream "
+                "lags)",
                 total,
+                self.grace_s,
             )
         return total
 
