@@ -157,6 +157,7 @@
       err_outside_regions: 'Tämä palveluntarjoaja ei ole alueillasi.',
       err_outside_edit: 'Ei tallennettu: kunta on alueidesi ulkopuolella. Voit ylläpitää vain omien alueidesi palveluntarjoajia.',
       err_not_found: 'Tätä palveluntarjoajaa ei enää ole.',
+      err_changed: 'Ei tallennettu: joku muu tallensi tämän palveluntarjoajan sillä välin (muuttuneet kentät: {fields}). Hänen muutoksensa näkyvät nyt, omasi ovat yhä lomakkeella. Tarkista ja tallenna uudelleen.',
       err_too_large: 'Tiedosto on yli 5 Mt. Jaa se pienempiin tiedostoihin.',
       col_id: 'Tunniste',
       col_name_fi: 'Nimi suomeksi',
@@ -309,6 +310,7 @@
       err_outside_regions: 'Den här serviceleverantören finns inte i dina regioner.',
       err_outside_edit: 'Inte sparat: kommunen ligger utanför dina regioner. Du kan bara underhålla serviceleverantörer i dina egna regioner.',
       err_not_found: 'Den här serviceleverantören finns inte längre.',
+      err_changed: 'Inte sparat: någon annan sparade den här serviceleverantören under tiden (ändrade fält: {fields}). Deras ändringar syns nu, dina finns kvar i formuläret. Kontrollera och spara igen.',
       err_too_large: 'Filen är större än 5 MB. Dela upp den i mindre filer.',
       col_id: 'Id',
       col_name_fi: 'Namn på finska',
@@ -461,6 +463,7 @@
       err_outside_regions: 'This provider is not in your regions.',
       err_outside_edit: 'Not saved: that municipality is outside your regions. You can only keep providers in your own regions.',
       err_not_found: 'This provider no longer exists.',
+      err_changed: 'Not saved: someone else saved this provider meanwhile (fields they changed: {fields}). Their changes are shown now; yours are still in the form. Check and save again.',
       err_too_large: 'The file is larger than 5 MB. Split it into smaller files.',
       col_id: 'Id',
       col_name_fi: 'Name in Finnish',
@@ -999,6 +1002,7 @@
         }),
         active: data.active === true,
         source: str(data.source),
+        version: str(data.version),
         baseline: {}
       };
       state.editErrors = [];
@@ -1206,7 +1210,11 @@
     }
     ui.save.setAttribute('aria-disabled', 'true');
     ui.editStatus.textContent = t('saving');
-    authed('PUT', providerPath(selected.id), { fields: changes }).then(function (result) {
+    var body = { fields: changes };
+    if (selected.version) {
+      body.version = selected.version; // someone else's save meanwhile: 409, not overwritten
+    }
+    authed('PUT', providerPath(selected.id), body).then(function (result) {
       ui.save.removeAttribute('aria-disabled');
       if (selected !== state.selected || !state.agent) {
         return;
@@ -1214,6 +1222,8 @@
       ui.editStatus.textContent = '';
       if (result.ok && isObject(result.data) && isObject(result.data.fields)) {
         saved(selected, result.data);
+      } else if (result.code === 'changed' && isObject(result.data) && isObject(result.data.fields)) {
+        changedMeanwhile(selected, result.data);
       } else if (result.status === 400 && isObject(result.data) && Array.isArray(result.data.errors)) {
         notSaved(normalizeIssues(result.data.errors));
       } else if (result.code === 'outside_regions') {
@@ -1230,10 +1240,38 @@
     });
   }
 
+  /**
+   * A 409: someone saved this provider after it was opened here. What they saved
+   * becomes the baseline, and the fields this person did not touch show it; what
+   * this person typed stays, to be saved again knowingly. The alert names the
+   * fields the other person changed.
+   */
+  function changedMeanwhile(selected, data) {
+    var theirs = [];
+    Object.keys(data.fields).forEach(function (column) {
+      var value = str(data.fields[column]);
+      if (selected.columns.indexOf(column) >= 0 && value !== selected.baseline[column]) {
+        theirs.push(columnLabel(column));
+      }
+      selected.fields[column] = value;
+    });
+    selected.version = str(data.version);
+    selected.columns.forEach(function (column) {
+      var input = control(column);
+      if (input.value === selected.baseline[column]) {
+        input.value = selected.fields[column] || '';
+      }
+      selected.baseline[column] = selected.fields[column] || '';
+    });
+    renderEditor();
+    showError(ui.editError, t('err_changed', { fields: theirs.join(', ') || '–' }));
+  }
+
   function saved(selected, data) {
     Object.keys(data.fields).forEach(function (column) {
       selected.fields[column] = str(data.fields[column]);
     });
+    selected.version = str(data.version);
     selected.columns.forEach(function (column) {
       var input = control(column);
       input.value = selected.fields[column] || '';

@@ -28,6 +28,7 @@ from bot.web.keys import (
     GAZETTEER,
     HUB,
     LOGIN_THROTTLE,
+    PROVIDER_EDITS,
     PROVIDERS,
     QUEUE,
     RASA,
@@ -74,6 +75,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     sessions = make_session_factory(engine)
     app[ENGINE] = engine
     app[PROVIDERS] = SqlProviderRepository(sessions)
+    app[PROVIDER_EDITS] = asyncio.Lock()
     app[AGENTS] = Agents(sessions)
     app[QUEUE] = HandoffQueue(
         sessions, expire_after=dt.timedelta(minutes=settings.handoff_expire_minutes)

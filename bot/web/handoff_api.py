@@ -300,7 +300,7 @@ ENDPOINTS = (
     Endpoint("GET", "/api/v1/reports", reports_api.reports, "Need and supply in my regions: rows and totals", OVERSEERS, False, None, tuple(reports_api.QUERY)),
     Endpoint("GET", "/api/v1/providers", providers_api.list_providers, "Providers of my regions (q: words of id, name or municipality)", OVERSEERS, False, None, providers_api.LIST_QUERY),
     Endpoint("GET", providers_api.PROVIDER, providers_api.get_provider, "One provider's fields (the import format)", OVERSEERS, False),
-    Endpoint("PUT", providers_api.PROVIDER, providers_api.edit_provider, "Change fields; validated like an import row", OVERSEERS, True, providers_api.EDIT_BODY),
+    Endpoint("PUT", providers_api.PROVIDER, providers_api.edit_provider, "Change fields; validated like an import row; 409 when changed since the version read", OVERSEERS, True, providers_api.EDIT_BODY),
     Endpoint("PUT", f"{providers_api.PROVIDER}/active", providers_api.set_active, "Deactivate or activate again", OVERSEERS, True, providers_api.ACTIVE_BODY),
     Endpoint("POST", "/api/v1/providers/upload", providers_api.upload, "Preview (or apply) a CSV or YAML file of providers", OVERSEERS, True, None, providers_api.UPLOAD_QUERY),
     Endpoint("GET", "/api/v1/reports.csv", reports_api.reports_csv, "The report's rows as CSV", OVERSEERS, False, None, tuple(reports_api.QUERY), "text/csv"),

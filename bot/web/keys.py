@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 from sqlalchemy.engine import Engine
 
@@ -26,3 +28,5 @@ RASA = web.AppKey("rasa", RasaClient)
 EVENTS = web.AppKey("events", ConversationEvents)
 HUB = web.AppKey("console_hub", ConsoleHub)
 LOGIN_THROTTLE = web.AppKey("login_throttle", LoginThrottle)
+PROVIDER_EDITS = web.AppKey("provider_edits", asyncio.Lock)
+"""Held while a provider edit compares versions and saves: two edits never interleave."""

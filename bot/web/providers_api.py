@@ -5,6 +5,12 @@ only, and may not move one out of them. Edits and uploads go through the same
 validation as ``digituki providers import`` (``bot.providers.importer``), so the
 rules are written once; an upload is previewed (what would be new, changed,
 unchanged) before it is applied.
+
+Two coordinators may open the same provider. Each read carries the provider's
+``version`` (also its ``ETag``); an edit that names the version it started from
+(``version`` in the body, or ``If-Match``) is refused with 409 ``changed`` when the
+provider has changed since, with what it is now, so nobody overwrites another's
+work unseen. An edit without a version is applied as it is (scripts).
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 import tempfile
 from pathlib import Path
@@ -35,7 +42,7 @@ from bot.providers.importer import (
 )
 from bot.providers.model import Provider
 from bot.web.api_common import AGENT_KEY, error_response, json_response, object_schema, read_json
-from bot.web.keys import GAZETTEER, PROVIDERS, SETTINGS
+from bot.web.keys import GAZETTEER, PROVIDER_EDITS, PROVIDERS, SETTINGS
 from bot.web.reports_api import allowed_regions
 
 MAX_UPLOAD = 5 * 1024 * 1024
@@ -106,23 +113,71 @@ async def _own(request: web.Request) -> Provider | web.Response:
     return provider
 
 
+def provider_version(row: dict[str, str]) -> str:
+    """The version of a provider's fields (:func:`provider_row`): a hash of their values."""
+    canonical = json.dumps(row, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:20]
+
+
+def _expected_version(request: web.Request, body: dict[str, Any]) -> str | None:
+    """The version an edit started from: ``version`` in the body, else ``If-Match``."""
+    given = body.get("version")
+    if isinstance(given, str) and given:
+        return given
+    header = request.headers.get("If-Match", "").strip()
+    if header and header != "*":
+        return header.removeprefix("W/").strip('"')
+    return None
+
+
+def _versioned(payload: dict[str, Any], status: int = 200) -> web.Response:
+    response = json_response(payload, status)
+    response.headers["ETag"] = f'"{payload["version"]}"'
+    return response
+
+
 async def get_provider(request: web.Request) -> web.Response:
-    """One provider as the fields of the import format, with its state."""
+    """One provider as the fields of the import format, with its state and version."""
     provider = await _own(request)
     if isinstance(provider, web.Response):
         return provider
     row = provider_row(provider, request.app[GAZETTEER])
-    return json_response(
-        {"fields": row, "active": provider.active, "source": provider.source, "columns": COLUMNS}
+    return _versioned(
+        {
+            "fields": row,
+            "version": provider_version(row),
+            "active": provider.active,
+            "source": provider.source,
+            "columns": COLUMNS,
+        }
     )
 
 
 async def edit_provider(request: web.Request) -> web.Response:
     """Changes some fields; the whole provider is validated as an import row would be."""
+    body = await read_json(request)
+    async with request.app[PROVIDER_EDITS]:
+        return await _edit(request, body)
+
+
+async def _edit(request: web.Request, body: dict[str, Any]) -> web.Response:
     provider = await _own(request)
     if isinstance(provider, web.Response):
         return provider
-    body = await read_json(request)
+    gazetteer = request.app[GAZETTEER]
+    now = provider_row(provider, gazetteer)
+    expected = _expected_version(request, body)
+    if expected is not None and expected != provider_version(now):
+        return _versioned(
+            {
+                "error": "changed",
+                "message": "someone changed this provider after you opened it: "
+                "nothing was saved",
+                "fields": now,
+                "version": provider_version(now),
+            },
+            409,
+        )
     changes = body.get("fields")
     if not isinstance(changes, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in changes.items()
@@ -130,8 +185,7 @@ async def edit_provider(request: web.Request) -> web.Response:
         return error_response(400, "bad_json", "fields must map column names to text")
     if changes.get("id", provider.id) != provider.id:
         return error_response(400, "invalid", "the id of a provider does not change")
-    gazetteer = request.app[GAZETTEER]
-    row = {**provider_row(provider, gazetteer), **changes}
+    row = {**now, **changes}
     parsed = validate_rows([(1, row)], gazetteer, source=provider.source)
     if parsed.errors:
         return json_response(
@@ -142,8 +196,9 @@ async def edit_provider(request: web.Request) -> web.Response:
     if not _may_change(request, changed):
         return error_response(403, "outside_regions", "that municipality is not in your regions")
     await asyncio.to_thread(request.app[PROVIDERS].upsert, [changed])
-    return json_response(
-        {"fields": provider_row(changed, gazetteer), "warnings": _issues(parsed.warnings)}
+    saved = provider_row(changed, gazetteer)
+    return _versioned(
+        {"fields": saved, "version": provider_version(saved), "warnings": _issues(parsed.warnings)}
     )
 
 
@@ -277,7 +332,9 @@ def _read_ptv(
 
 PROVIDER = "/api/v1/providers/{provider_id}"
 EDIT_BODY = object_schema(
-    ("fields",), fields={"type": "object", "additionalProperties": {"type": "string"}}
+    ("fields",),
+    fields={"type": "object", "additionalProperties": {"type": "string"}},
+    version={"type": "string", "description": "the version read; 409 if it changed since"},
 )
 ACTIVE_BODY = object_schema(("active",), active={"type": "boolean"})
 LIST_QUERY = (

@@ -178,7 +178,9 @@ def test_an_edit_is_saved_and_only_what_changed_is_sent(upkeep, page):
     page.get_by_label("Opening hours").fill("Mo-Fr 10:00-14:00")
     with page.expect_request("**/api/v1/providers/narpes-sv") as sent:
         save(page)
-    assert sent.value.post_data_json == {"fields": {"opening_hours": "Mo-Fr 10:00-14:00"}}
+    sent_body = sent.value.post_data_json
+    assert sent_body["fields"] == {"opening_hours": "Mo-Fr 10:00-14:00"}
+    assert set(sent_body) == {"fields", "version"}  # the version it was read at
     expect(page.locator("#edit-status")).to_have_text("Saved: Testipiste Närpiö.")
     stored = upkeep.providers.get("narpes-sv")
     assert stored.opening_hours == "Mo-Fr 10:00-14:00"
@@ -213,6 +215,27 @@ def test_an_invalid_value_is_shown_next_to_its_field_and_nothing_is_saved(upkeep
     expect(error).to_be_hidden()
     expect(topics).not_to_have_attribute("aria-invalid", "true")
     assert upkeep.providers.get("narpes-sv").topics == {"smartphone", "email"}
+
+
+def test_a_save_after_someone_elses_is_refused_and_shows_their_change(upkeep, page):
+    log_in(page, upkeep)
+    open_provider(page, "narpes-sv")
+    # Another coordinator saves a new phone number meanwhile.
+    other = upkeep.providers.get("narpes-sv")
+    upkeep.providers.upsert([dataclasses.replace(other, phone="+358 000 0000 909")])
+    page.get_by_label("Opening hours").fill("Mo-Fr 10:00-14:00")
+    save(page)
+    expect(page.locator("#edit-error")).to_have_text(
+        "Not saved: someone else saved this provider meanwhile (fields they changed: Phone). "
+        "Their changes are shown now; yours are still in the form. Check and save again."
+    )
+    assert upkeep.providers.get("narpes-sv").opening_hours is None
+    assert page.get_by_label("Phone").input_value() == "+358 000 0000 909"
+    assert page.get_by_label("Opening hours").input_value() == "Mo-Fr 10:00-14:00"
+    save(page)  # knowingly, on top of their change
+    expect(page.locator("#edit-status")).to_have_text("Saved: Testipiste Närpiö.")
+    stored = upkeep.providers.get("narpes-sv")
+    assert (stored.phone, stored.opening_hours) == ("+358 000 0000 909", "Mo-Fr 10:00-14:00")
 
 
 def test_moving_a_provider_out_of_the_regions_is_refused(upkeep, page):

@@ -96,6 +96,53 @@ async def test_an_edit_is_validated_like_an_import_row_and_cannot_leave_the_regi
     )
 
 
+async def test_two_coordinators_editing_one_provider_never_overwrite_each_other_unseen(api):
+    csrf = await log_in(api, "pohjanmaa")
+    opened = await api.get("/api/v1/providers/narpes-sv")
+    first = await opened.json()
+    assert opened.headers["ETag"] == f'"{first["version"]}"'
+    # Both opened version 1; the first saves.
+    saved = await api.put(
+        "/api/v1/providers/narpes-sv",
+        json={"fields": {"phone": "+358 000 0000 902"}, "version": first["version"]},
+        headers=csrf,
+    )
+    assert saved.status == 200
+    after = await saved.json()
+    assert after["version"] != first["version"]
+    assert saved.headers["ETag"] == f'"{after["version"]}"'
+    # The second, from the same version: refused, and told what is there now.
+    stale = await api.put(
+        "/api/v1/providers/narpes-sv",
+        json={"fields": {"opening_hours": "Mo 10:00-12:00"}, "version": first["version"]},
+        headers=csrf,
+    )
+    assert stale.status == 409
+    conflict = await stale.json()
+    assert conflict["error"] == "changed" and conflict["version"] == after["version"]
+    assert conflict["fields"]["phone"] == "+358 000 0000 902"
+    assert api.repository.get("narpes-sv").opening_hours != "Mo 10:00-12:00"
+    # If-Match works as well, and the current version goes through.
+    again = await api.put(
+        "/api/v1/providers/narpes-sv",
+        json={"fields": {"opening_hours": "Mo 10:00-12:00"}},
+        headers={**csrf, "If-Match": f'"{first["version"]}"'},
+    )
+    assert again.status == 409
+    current = await api.put(
+        "/api/v1/providers/narpes-sv",
+        json={"fields": {"opening_hours": "Mo 10:00-12:00"}},
+        headers={**csrf, "If-Match": f'"{after["version"]}"'},
+    )
+    assert current.status == 200
+    assert api.repository.get("narpes-sv").opening_hours == "Mo 10:00-12:00"
+    # Reading it twice gives one version; deactivating does not change it.
+    one = (await (await api.get("/api/v1/providers/narpes-sv")).json())["version"]
+    assert one == (await current.json())["version"]
+    await api.put("/api/v1/providers/narpes-sv/active", json={"active": False}, headers=csrf)
+    assert (await (await api.get("/api/v1/providers/narpes-sv")).json())["version"] == one
+
+
 async def test_deactivating_keeps_the_provider_but_takes_it_out_of_search(api):
     csrf = await log_in(api, "pohjanmaa")
     before = api.repository.count()
