@@ -119,6 +119,12 @@ def count_log_errors() -> None:
         root.addHandler(ErrorCountingHandler())
 
 
+def bearer_matches(authorization: str, token: str) -> bool:
+    """Whether an ``Authorization`` header is ``Bearer <token>`` (compared in constant time)."""
+    given = authorization.removeprefix("Bearer ").strip()
+    return hmac.compare_digest(given.encode(), token.encode())
+
+
 # --- readiness checks ---------------------------------------------------------
 
 
@@ -272,8 +278,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(404, {"error": "not found"})
 
     def _authorized(self, token: str) -> bool:
-        given = self.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        return hmac.compare_digest(given.encode(), token.encode())
+        return bearer_matches(self.headers.get("Authorization", ""), token)
 
     def _json(self, status: int, body: dict[str, Any]) -> None:
         self._send(status, json.dumps(body).encode(), "application/json")

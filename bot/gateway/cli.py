@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Sequence
 
 from bot.gateway.server import run
@@ -15,6 +16,9 @@ example:
     --pool rasa=127.0.0.1:5005 http://127.0.0.1:5101,http://127.0.0.1:5102 \\
     --pool actions=127.0.0.1:5055 http://127.0.0.1:5151,http://127.0.0.1:5152 \\
     --health-path actions=/health --admin 127.0.0.1:9105
+
+environment:
+  DIGITUKI_METRICS_TOKEN   when set, the admin /metrics needs "Authorization: Bearer <token>"
 """
 
 
@@ -143,6 +147,8 @@ def settings_from_args(args: argparse.Namespace) -> GatewaySettings:
         max_body_bytes=round(args.max_body_mb * 1024 * 1024),
         max_connections=args.max_connections,
         shutdown_timeout=args.shutdown_timeout,
+        # From the environment, not the command line (where `ps` would show it).
+        metrics_token=os.environ.get("DIGITUKI_METRICS_TOKEN", ""),
     )
 
 

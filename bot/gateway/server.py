@@ -132,7 +132,9 @@ class Gateway:
                 app = build_pool_app(proxy, settings)
                 self._runners[pool.name] = await self._listen(app, pool.listen)
             if settings.admin is not None:
-                app = build_admin_app(tuple(self.groups.values()), self.metrics)
+                app = build_admin_app(
+                    tuple(self.groups.values()), self.metrics, settings.metrics_token
+                )
                 self._admin = await self._listen(app, settings.admin)
         except BaseException:
             await self.stop()

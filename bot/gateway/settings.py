@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 _POOL_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
@@ -133,6 +133,8 @@ class GatewaySettings:
     max_connections: int = 400
     websocket_heartbeat: float = 30.0
     shutdown_timeout: float = 15.0
+    metrics_token: str = field(default="", repr=False)
+    """With a token, the admin ``/metrics`` needs ``Authorization: Bearer <token>``."""
 
     def __post_init__(self) -> None:
         if not self.pools:

@@ -11,7 +11,6 @@ by language. Nothing personal is in a label. With ``DIGITUKI_METRICS_TOKEN`` set
 from __future__ import annotations
 
 import asyncio
-import hmac
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.handoff import HandoffQueue
+from bot.observability import bearer_matches
 from bot.web.api_common import Handler
 from bot.web.keys import ENGINE, QUEUE, SETTINGS
 
@@ -115,9 +115,7 @@ async def ready(request: web.Request) -> web.Response:
 
 async def metrics(request: web.Request) -> web.Response:
     token = request.app[SETTINGS].metrics_token
-    if token:
-        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        if not hmac.compare_digest(given.encode(), token.encode()):
-            return web.json_response({"error": "unauthorized"}, status=401)
+    if token and not bearer_matches(request.headers.get("Authorization", ""), token):
+        return web.json_response({"error": "unauthorized"}, status=401)
     body = await asyncio.to_thread(generate_latest, request.app[REGISTRY_KEY])
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -580,6 +580,22 @@ async def test_metrics_count_requests_without_paths_or_queries(
     assert f"upstream {a.url} is down" in caplog.text
 
 
+async def test_with_a_token_the_metrics_need_it_and_health_does_not(replicas: Replicas) -> None:
+    async with gateway_for(*replicas, metrics_token="metrics-secret") as running:
+        refused = await running.client.get(running.admin("/metrics"))
+        assert refused.status == 401 and "digituki" not in await refused.text()
+        wrong = await running.client.get(
+            running.admin("/metrics"), headers={"Authorization": "Bearer guess"}
+        )
+        assert wrong.status == 401
+        given = await running.client.get(
+            running.admin("/metrics"), headers={"Authorization": "Bearer metrics-secret"}
+        )
+        assert given.status == 200 and "digituki_gateway_requests" in await given.text()
+        assert (await running.client.get(running.admin("/ready"))).status == 200
+        assert "metrics-secret" not in repr(running.gateway.settings)
+
+
 async def test_the_command_line_serves_and_stops_on_sigterm(replicas: Replicas) -> None:
     port, admin = free_port(), free_port()
     process = await asyncio.create_subprocess_exec(
