@@ -156,6 +156,10 @@ class MaskedPikaEventBroker(PikaEventBroker):
         """Events RabbitMQ confirmed."""
         self.dropped = 0
         """Events dropped because too many were waiting (or one could not be encoded)."""
+        self.connections_lost = 0
+        """Times the connection went away (not counting :meth:`close`)."""
+        self.pending_at_last_loss = 0
+        """Events waiting to be sent (or confirmed) when the connection last went away."""
         self._pending: deque[_Outgoing] = deque()
         self._wake = asyncio.Event()
         self._channel: aio_pika.abc.AbstractChannel | None = None
@@ -274,6 +278,8 @@ class MaskedPikaEventBroker(PikaEventBroker):
 
     def _on_connection_lost(self, _sender: Any, reason: BaseException | None = None) -> None:
         if not self._closing:
+            self.connections_lost += 1
+            self.pending_at_last_loss = len(self._pending)
             log.warning("RabbitMQ connection lost (%s); keeping events until it is back", reason)
 
     def is_ready(self) -> bool:

@@ -338,16 +338,29 @@ async def test_the_broker_keeps_events_while_the_connection_is_lost_and_sends_th
 
 
 async def test_events_in_flight_when_the_connection_drops_are_sent_again_in_order(amqp):
-    count = 5000
     broker = amqp.broker()
     await broker.connect()
     pids = await asyncio.to_thread(connection_pids, f"{amqp.queue}-broker")
-    for i in range(count):
-        broker.publish(said(i))
+    count = 0
+
+    def publish(events: int) -> None:
+        nonlocal count
+        for _ in range(events):
+            broker.publish(said(count))
+            count += 1
+
+    publish(1000)
     await eventually(lambda: broker.published >= 500)
-    await asyncio.to_thread(close_connections, pids)
-    assert broker.published < count  # the connection dropped in the middle of the stream
-    await eventually(lambda: broker.pending == 0, timeout=60)
+    # The stream keeps flowing (faster than it is sent) until the server cuts the connection.
+    closing = asyncio.ensure_future(asyncio.to_thread(close_connections, pids))
+    while broker.connections_lost == 0 and count < 50_000:
+        publish(200)
+        await asyncio.sleep(0.01)
+    await closing
+    assert broker.connections_lost == 1
+    assert broker.pending_at_last_loss > 0  # the connection dropped in the middle of the stream
+    publish(500)  # and more after it
+    await eventually(lambda: broker.pending == 0, timeout=90)
     await broker.close()
 
     bodies = await consumed_bodies(amqp, count)
