@@ -25,16 +25,16 @@ import datetime as dt
 import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from prometheus_client import Counter
 from sqlalchemy import inspect, select, text, update
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
 from bot.db.models import EventCursorRow, EventReceiptRow
-from connectors.event_store import RECEIPT_DAYS, holds_something, record_event
+from connectors.event_store import EVENT_ERRORS, RECEIPT_DAYS, holds_something, record_event
 from connectors.rabbitmq_broker import event_identity
 
 log = logging.getLogger(__name__)
@@ -63,13 +63,16 @@ class Reconciler:
     """Events stored because the stream had not brought them within ``grace_s``."""
     read: int = 0
     """Tracker store rows read."""
+    _position: int | None = field(default=None, init=False, repr=False)
+    """The last row read, once known (the database has it too, for a restart)."""
 
     def run_once(self, now: float | None = None) -> int:
         """Reads every row older than ``grace_s``; how many events it stored (recovered)."""
         now = time.time() if now is None else now
-        with self.sessions() as session:
-            if not inspect(session.connection()).has_table(TRACKER_TABLE):
-                return 0  # no Rasa server has written yet
+        if self._position is None:
+            with self.sessions() as session:
+                if not inspect(session.connection()).has_table(TRACKER_TABLE):
+                    return 0  # no Rasa server has written yet
         total = 0
         while True:
             stored, more = self._one_batch(now)
@@ -90,7 +93,9 @@ class Reconciler:
 
     def _one_batch(self, now: float) -> tuple[int, bool]:
         """One batch of rows: (events stored, whether there may be more to read now)."""
-        start = self._cursor(now)
+        if self._position is None:
+            self._position = self._cursor(now)
+        start = self._position
         with self.sessions() as session:
             rows = session.execute(
                 text(
@@ -107,10 +112,10 @@ class Reconciler:
                 reached_the_present = True
                 break
             last = row.id
+            self.read += 1
             event = _event_of(row.sender_id, row.data)
             if event is not None and holds_something(event):
                 missing.append((event, event_identity(event)))
-        self.read += sum(1 for row in rows if row.id <= last)
         known = self._known_receipts([receipt for _, receipt in missing])
         stored = 0
         for event, receipt in missing:
@@ -118,7 +123,7 @@ class Reconciler:
                 continue
             try:
                 stored += record_event(self.sessions, event, receipt)
-            except (DataError, ValueError, TypeError, KeyError) as error:
+            except EVENT_ERRORS as error:
                 log.error(
                     "a tracker store event could not be stored (%s, receipt %s)",
                     type(error).__name__,
@@ -126,6 +131,7 @@ class Reconciler:
                 )
         if last != start:
             self._move_cursor(last)
+            self._position = last
         return stored, len(rows) == self.batch and not reached_the_present
 
     def _cursor(self, now: float) -> int:

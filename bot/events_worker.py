@@ -44,7 +44,6 @@ import aio_pika
 import aio_pika.abc
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DataError
 from sqlalchemy.orm import sessionmaker
 
 from bot.config import ConfigError, load_settings
@@ -53,7 +52,7 @@ from bot.db.migrate import current_revision, head_revision
 from bot.events_reconcile import Reconciler
 from bot.logs import configure_logging
 from bot.observability import start_process_observability
-from connectors.event_store import forget_receipts, record_event
+from connectors.event_store import EVENT_ERRORS, forget_receipts, record_event
 from connectors.rabbitmq_broker import DEFAULT_EXCHANGE, DEFAULT_QUEUE, event_identity
 
 log = logging.getLogger(__name__)
@@ -65,8 +64,6 @@ FRESH_SECONDS = 30.0
 """The database counts as answering this long after it last did."""
 HOUSEKEEPING_SECONDS = 3600.0
 """Old receipts are deleted this often."""
-EVENT_ERRORS = (DataError, ValueError, TypeError, KeyError)
-"""Errors about the event itself: retrying would not help, so it is set aside."""
 
 
 @dataclass(frozen=True)

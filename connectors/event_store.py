@@ -25,7 +25,7 @@ from typing import Any
 from rasa.core.brokers.broker import EventBroker
 from rasa.utils.endpoints import EndpointConfig
 from sqlalchemy import delete, insert, select
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.analytics import facts_of
@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 RECEIPT_DAYS = 7
 """Receipts are kept this long: a redelivery comes within minutes, hours after a long outage."""
 MAX_RECEIPT = 64
+EVENT_ERRORS = (DataError, ValueError, TypeError, KeyError)
+"""Errors about an event itself (:func:`record_event`): trying again would not help."""
 
 
 def record_event(sessions: sessionmaker, event: dict[str, Any], receipt: str | None = None) -> bool:

@@ -121,20 +121,20 @@ class SharedSeenMessages:
     PREFIX = "digituki:messenger:seen:"
 
     def __init__(self, url: str, ttl_s: float = 48 * 3600) -> None:
-        import redis.asyncio as aioredis  # only the production profile needs it
+        import redis  # only the production profile needs it
+        import redis.asyncio as aioredis
 
+        self._unanswered_errors = (redis.RedisError, OSError)
         self._redis = aioredis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
         self._ttl_s = max(1, int(ttl_s))
         self.unanswered = 0
         """Times Redis did not answer."""
 
     async def first_time(self, message_id: str) -> bool:
-        import redis
-
         key = self.PREFIX + hashlib.sha256(message_id.encode()).hexdigest()[:32]
         try:
             return bool(await self._redis.set(key, "1", nx=True, ex=self._ttl_s))
-        except (redis.RedisError, OSError) as error:
+        except self._unanswered_errors as error:
             self.unanswered += 1
             log.warning(
                 "Messenger: Redis does not answer (%s); this replica alone decides whether "

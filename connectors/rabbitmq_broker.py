@@ -78,8 +78,12 @@ def masked_event(event: dict[str, Any]) -> dict[str, Any]:
 def encode_event(event: dict[str, Any]) -> tuple[bytes, str]:
     """The message body of ``event`` (masked, canonical JSON) and its message id."""
     masked = masked_event(event)
-    body = json.dumps(masked, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    body = _canonical(masked)
     return body, event_identity(masked, body)
+
+
+def _canonical(masked: dict[str, Any]) -> bytes:
+    return json.dumps(masked, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def event_identity(event: dict[str, Any], body: bytes | None = None) -> str:
@@ -93,11 +97,7 @@ def event_identity(event: dict[str, Any], body: bytes | None = None) -> str:
     """
     timestamp = event.get("timestamp")
     if not isinstance(timestamp, int | float) or isinstance(timestamp, bool):
-        if body is None:
-            body = json.dumps(
-                masked_event(event), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-            ).encode()
-        return hashlib.sha256(body).hexdigest()
+        return hashlib.sha256(_canonical(masked_event(event)) if body is None else body).hexdigest()
     name = event.get("name")
     key = [
         "rasa-event",

@@ -177,7 +177,6 @@ class HealthChecker:
             healthy, reason = False, "health check timed out"
         except (aiohttp.ClientError, OSError) as error:
             # Refused or cut: nothing (sound) listens there. Down at once.
-            upstream.failed_checks = self._fails
             group.mark(upstream, False, f"health check failed: {type(error).__name__}: {error}")
             return False
         if healthy:

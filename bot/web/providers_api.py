@@ -166,15 +166,16 @@ async def _edit(request: web.Request, body: dict[str, Any]) -> web.Response:
         return provider
     gazetteer = request.app[GAZETTEER]
     now = provider_row(provider, gazetteer)
+    version = provider_version(now)
     expected = _expected_version(request, body)
-    if expected is not None and expected != provider_version(now):
+    if expected is not None and expected != version:
         return _versioned(
             {
                 "error": "changed",
                 "message": "someone changed this provider after you opened it: "
                 "nothing was saved",
                 "fields": now,
-                "version": provider_version(now),
+                "version": version,
             },
             409,
         )
