@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -9,6 +10,16 @@ from actions.services import Services
 from bot.providers.search import SearchResult
 
 MAP_URL = "https://www.openstreetmap.org/?mlat={lat:.5f}&mlon={lon:.5f}#map=15/{lat:.5f}/{lon:.5f}"
+_DEMO_SUFFIX = re.compile(r"\s*\(demo\)\s*$", re.IGNORECASE)
+
+
+def display_name(name: str, demo: bool) -> str:
+    """A provider's name for a card: a demo record's own "(demo)" suffix is left out.
+
+    Every rendering of a demo card adds the demo label once (the widget's badge, the
+    Messenger title, the text's second line); with the suffix kept it would say so twice.
+    """
+    return (_DEMO_SUFFIX.sub("", name) or name) if demo else name
 
 
 def build_card(result: SearchResult, services: Services, language: str) -> dict[str, Any]:
@@ -31,9 +42,10 @@ def build_card(result: SearchResult, services: Services, language: str) -> dict[
     if p.booking_required:
         facts.append(label("card", "booking", language))
     topics = sorted(p.topics)
+    demo = p.source == "demo" or p.id.startswith("demo-")
     return {
         "id": p.id,
-        "name": p.name(language),
+        "name": display_name(p.name(language), demo),
         "kind": result.kind,
         "helps_with": [label("topic", t, language) for t in topics],
         "forms": [label("support_form", f, language) for f in sorted(p.support_forms)],
@@ -52,7 +64,7 @@ def build_card(result: SearchResult, services: Services, language: str) -> dict[
         else "",
         "website": p.website or "",
         "map_url": MAP_URL.format(lat=p.lat, lon=p.lon) if result.kind == "in_person" else "",
-        "demo": p.source == "demo" or p.id.startswith("demo-"),
+        "demo": demo,
     }
 
 
@@ -60,6 +72,8 @@ def card_text(card: dict[str, Any], services: Services, language: str) -> str:
     """The card as a few plain lines (REST, terminal, screen readers of plain channels)."""
     label = services.label
     lines = [card["name"]]
+    if card.get("demo"):
+        lines.append(label("card", "demo", language))
     where = " – ".join(x for x in (card["address"], card["distance_text"]) if x)
     lines.append(where or label("card", "remote", language))
     lines.append(f"{label('card', 'helps_with', language)}: {', '.join(card['helps_with'])}")

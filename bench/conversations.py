@@ -31,9 +31,10 @@ from pathlib import Path
 
 import aiohttp
 
-from bench.stack import RASA, Processes, free_port, resident_mb
-from bot.config import PROJECT_ROOT
+from bench.stack import RASA, REST_HEADERS, Processes, free_port, resident_mb, stack_env
+from bot.config import PROJECT_ROOT, load_settings
 from bot.nlu.evaluate import read_examples
+from bot.run import services
 from bot.training import DATA_PATHS, ensure_model
 
 TOKEN = "bench-token"
@@ -99,7 +100,9 @@ async def hold_conversations(
             for text in script:
                 sent = time.perf_counter()
                 try:
-                    async with session.post(url, json={"sender": sender, "message": text}) as reply:
+                    async with session.post(
+                        url, json={"sender": sender, "message": text}, headers=REST_HEADERS
+                    ) as reply:
                         body = await reply.json() if reply.status == 200 else None
                 except (aiohttp.ClientError, asyncio.TimeoutError):
                     body = None
@@ -232,17 +235,19 @@ def main(argv: list[str] | None = None) -> None:
         processes.env.update(
             DIGITUKI_DATABASE_URL=database_url,
             DIGITUKI_ACTION_SERVER_URL=f"http://127.0.0.1:{action_port}/webhook",
+            DIGITUKI_RASA_URL=f"http://127.0.0.1:{rasa_port}",
             DIGITUKI_WEB_PORT=str(web_port),
+            DIGITUKI_RASA_TOKEN=TOKEN,
+            **stack_env(),
         )
-        api = ["--enable-api", "--auth-token", TOKEN]
-        processes.start(
-            "actions", [RASA, "run", "actions", "--actions", "actions", "--port", str(action_port)]
-        )
-        processes.start("rasa", [
-            RASA, "run", "--model", str(our_model), "--port", str(rasa_port),
-            "--credentials", "credentials.yml", "--endpoints", "endpoints.yml", *api,
-        ])  # fmt: skip
-        processes.start("web", [str(Path(RASA).parent / "python"), "-m", "bot.web"])
+        api = ["--enable-api", "--auth-token", TOKEN, "--interface", "127.0.0.1"]
+        # Ours as `make run` starts it (bot.run), with the REST channel of the tests.
+        for name, service in zip(
+            ("actions", "rasa", "web"),
+            services(load_settings(processes.env), our_model),
+            strict=True,
+        ):
+            processes.start(name, service.command, env=service.env)
         processes.start(
             "bare",
             [RASA, "run", "--model", str(bare_model), "--port", str(bare_port), *api],

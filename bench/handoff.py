@@ -32,9 +32,11 @@ from typing import Any
 import aiohttp
 
 from bench.conversations import percentile, prepare_database
-from bench.stack import RASA, Processes, free_port
+from bench.stack import Processes, free_port, stack_env
+from bot.config import load_settings
 from bot.db.engine import make_engine, make_session_factory
 from bot.handoff import Agents
+from bot.run import services
 from bot.training import ensure_model
 
 TOKEN = "bench-token"
@@ -291,16 +293,12 @@ def main(argv: list[str] | None = None) -> None:
             DIGITUKI_WEB_PORT=str(web_port),
             DIGITUKI_RASA_TOKEN=TOKEN,
             DIGITUKI_HANDOFF_HOURS="24/7",
+            **stack_env(),
         )
-        processes.start(
-            "actions", [RASA, "run", "actions", "--actions", "actions", "--port", str(action_port)]
-        )
-        processes.start("rasa", [
-            RASA, "run", "--model", str(model), "--port", str(rasa_port),
-            "--credentials", "credentials.yml", "--endpoints", "endpoints.yml",
-            "--enable-api", "--auth-token", TOKEN,
-        ])  # fmt: skip
-        processes.start("web", [str(Path(RASA).parent / "python"), "-m", "bot.web"])
+        for name, service in zip(
+            ("actions", "rasa", "web"), services(load_settings(processes.env), model), strict=True
+        ):
+            processes.start(name, service.command, env=service.env)
         print(f"starting the stack for {args.handoffs} simultaneous handoffs ...", flush=True)
         processes.wait_for(f"http://127.0.0.1:{action_port}/health")
         processes.wait_for(f"{rasa_url}/status?token={TOKEN}")

@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from bench.stack import Processes, StackError, free_port
+from bench.stack import Processes, StackError, free_port, stack_env
 from bot.config import load_settings
 from bot.db.engine import make_engine, make_session_factory
 from bot.db.migrate import load_gazetteer, upgrade_schema
@@ -34,6 +34,8 @@ POSTGRES_URL = os.environ.get(
 REDIS_URL = os.environ.get("DIGITUKI_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 RABBITMQ_URL = os.environ.get("DIGITUKI_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
 TOKEN = "production-test-token"
+METRICS_TOKEN = "production-test-metrics-token"
+METRICS_HEADERS = {"Authorization": f"Bearer {METRICS_TOKEN}"}
 ORIGIN = "http://widget.example"
 
 
@@ -79,7 +81,8 @@ class ProductionStack:
         import urllib.request
 
         metrics = self.service("events worker").health_url.replace("/ready", "/metrics")
-        with urllib.request.urlopen(metrics, timeout=10) as response:
+        request = urllib.request.Request(metrics, headers=METRICS_HEADERS)
+        with urllib.request.urlopen(request, timeout=10) as response:
             for line in response.read().decode().splitlines():
                 if line.startswith("digituki_events_recovered_total "):
                     return int(float(line.split()[1]))
@@ -168,14 +171,16 @@ def production_stack(
             DIGITUKI_ACTION_SERVER_URL=f"http://127.0.0.1:{layout.action_port}/webhook",
             DIGITUKI_WEB_PORT=str(web_port),
             DIGITUKI_RASA_TOKEN=TOKEN,
+            DIGITUKI_METRICS_TOKEN=METRICS_TOKEN,
             DIGITUKI_WIDGET_ORIGINS=ORIGIN,
             DIGITUKI_HANDOFF_HOURS="24/7",
             DIGITUKI_LOG_FORMAT="json",
             SQLALCHEMY_SILENCE_UBER_WARNING="1",
+            **stack_env(),
             **(extra_env or {}),
         )
         settings = load_settings(processes.env)
-        services = production_services(settings, model, TOKEN, layout)
+        services = production_services(settings, model, layout)
         try:
             for service in services:
                 processes.start(process_name(service.name), service.command, env=service.env)
@@ -207,6 +212,7 @@ def _delete_queue(queue: str) -> None:
 
 
 __all__ = [
+    "METRICS_HEADERS",
     "ORIGIN",
     "QUICK_RECOVERY",
     "STREAM_ONLY",

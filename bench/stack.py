@@ -16,6 +16,22 @@ from bot.config import PROJECT_ROOT
 
 RASA = str(Path(sys.executable).parent / "rasa")
 
+REST_TOKEN = "stack-rest-token-not-secret"
+"""The test and benchmark stacks' REST channel token (``connectors.rest``)."""
+ACTION_TOKEN = "stack-action-token-not-secret"
+TEST_CREDENTIALS = str(PROJECT_ROOT / "tests" / "credentials.yml")
+"""The project's channels plus the token-protected REST channel."""
+REST_HEADERS = {"Content-Type": "application/json", "Authorization": f"Bearer {REST_TOKEN}"}
+
+
+def stack_env() -> dict[str, str]:
+    """What every process of a test or benchmark stack is given: REST on, the shared secret."""
+    return {
+        "DIGITUKI_RASA_CREDENTIALS": TEST_CREDENTIALS,
+        "DIGITUKI_REST_TOKEN": REST_TOKEN,
+        "DIGITUKI_ACTION_TOKEN": ACTION_TOKEN,
+    }
+
 
 class StackError(RuntimeError):
     """A process did not start; the message holds the tail of its log."""

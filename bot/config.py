@@ -58,6 +58,9 @@ class Settings:
     """Redis for the production profile: the widget's outboxes shared by the Rasa replicas."""
     trust_proxy: bool = False
     """Behind a TLS-terminating proxy: trust its ``X-Forwarded-Proto`` (Secure cookies) and ``X-Forwarded-For``."""
+    proxy_hops: int = 1
+    """With ``trust_proxy``: how many proxies stand in front of the web service; the client's
+    address is the ``X-Forwarded-For`` entry the outermost one appended (n-th from the right)."""
 
     @property
     def allowed_widget_origins(self) -> list[str]:
@@ -95,6 +98,13 @@ def _log_format(raw: str) -> str:
     return raw
 
 
+def _proxy_hops(raw: str) -> int:
+    """A whole number of proxies, at least one."""
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError("expected the number of trusted proxies, 1 or more")
+    return int(raw)
+
+
 def _graph_version(raw: str) -> str:
     """``v24.0``: the Graph API version the Messenger channel calls."""
     if not re.fullmatch(r"v\d{1,3}\.\d{1,2}", raw):
@@ -120,6 +130,7 @@ _ENV: dict[str, tuple[str, Callable[[str], object]]] = {
     "DIGITUKI_HANDOFF_HOURS": ("handoff_hours", str),
     "DIGITUKI_HANDOFF_EXCEPTIONS": ("handoff_exceptions", str),
     "DIGITUKI_TRUST_PROXY": ("trust_proxy", _flag),
+    "DIGITUKI_PROXY_HOPS": ("proxy_hops", _proxy_hops),
     "DIGITUKI_REDIS_URL": ("redis_url", str),
     "DIGITUKI_RABBITMQ_URL": ("rabbitmq_url", str),
     "DIGITUKI_METRICS_TOKEN": ("metrics_token", str),

@@ -119,10 +119,18 @@ def count_log_errors() -> None:
         root.addHandler(ErrorCountingHandler())
 
 
-def bearer_matches(authorization: str, token: str) -> bool:
-    """Whether an ``Authorization`` header is ``Bearer <token>`` (compared in constant time)."""
-    given = authorization.removeprefix("Bearer ").strip()
-    return hmac.compare_digest(given.encode(), token.encode())
+def bearer_matches(authorization: str | None, token: str) -> bool:
+    """Whether an ``Authorization`` header is ``Bearer <token>`` (compared in constant time).
+
+    The scheme is required (a bare token is refused) and an empty ``token`` matches
+    nothing; header bytes that are not text are compared as they came, never raised on.
+    """
+    scheme, _, given = (authorization or "").strip().partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return False
+    return hmac.compare_digest(
+        given.strip().encode("utf-8", "surrogateescape"), token.encode("utf-8")
+    )
 
 
 # --- readiness checks ---------------------------------------------------------

@@ -84,20 +84,25 @@ def _port(url: str) -> int:
     return port
 
 
-def _bin(name: str) -> str:
-    return str(Path(sys.executable).parent / name)
+def rasa_command(model: Path, port: str, endpoints: str) -> list[str]:
+    """A Rasa server with our model and endpoints (``connectors.rasa_server``).
 
-
-def _rasa_command(model: Path, port: str, token: str, endpoints: str) -> list[str]:
-    """``rasa run`` with our model, channels and endpoints, the HTTP API behind ``token``."""
+    Its API token, interface and channels' file come from the environment
+    (``DIGITUKI_RASA_TOKEN``, ``DIGITUKI_RASA_HOST``, ``DIGITUKI_RASA_CREDENTIALS``), so no
+    secret is on a command line that ``ps`` shows.
+    """
     return [
-        _bin("rasa"), "run", "--model", str(model), "--port", port,
-        "--enable-api", "--auth-token", token,
-        "--credentials", "credentials.yml", "--endpoints", endpoints,
+        sys.executable, "-m", "connectors.rasa_server", "--model", str(model), "--port", port,
+        "--endpoints", endpoints,
     ]  # fmt: skip
 
 
-def services(settings: Settings, model: Path, token: str) -> list[Service]:
+def action_server_command(port: str, *extra: str) -> list[str]:
+    """An action server (``actions.server``): ``DIGITUKI_ACTION_TOKEN`` from the environment."""
+    return [sys.executable, "-m", "actions.server", "--port", port, *extra]
+
+
+def services(settings: Settings, model: Path) -> list[Service]:
     """The processes of the embedded profile."""
     rasa_port = settings.rasa_url.rsplit(":", 1)[-1].strip("/")
     action_port = settings.action_server_url.split(":")[-1].split("/")[0]
@@ -105,12 +110,12 @@ def services(settings: Settings, model: Path, token: str) -> list[Service]:
     return [
         Service(
             "action server",
-            [_bin("rasa"), "run", "actions", "--actions", "actions", "--port", action_port],
+            action_server_command(action_port),
             f"http://127.0.0.1:{action_port}/health",
         ),
         Service(
             "rasa server",
-            _rasa_command(model, rasa_port, token, "endpoints.yml"),
+            rasa_command(model, rasa_port, "endpoints.yml"),
             f"{settings.rasa_url.rstrip('/')}/",
         ),
         Service("web service", [sys.executable, "-m", "bot.web"], f"{web}/health"),
@@ -122,9 +127,7 @@ LOCK_LIFETIME_S = 30
 """How long a dead replica's hold on a conversation lasts (Rasa's ``TICKET_LOCK_LIFETIME``)."""
 
 
-def production_services(
-    settings: Settings, model: Path, token: str, layout: ProductionLayout
-) -> list[Service]:
+def production_services(settings: Settings, model: Path, layout: ProductionLayout) -> list[Service]:
     """The processes of the production profile, in starting order.
 
     Action servers and Rasa replicas on their own ports, the gateway in front of
@@ -137,6 +140,7 @@ def production_services(
     gateway = f"http://{host}:{layout.rasa_port}"
     actions_entry = f"http://{host}:{layout.action_port}/webhook"
     side = iter(layout.side_ports)
+    replica_hops = 1 + (settings.proxy_hops if settings.trust_proxy else 0)
     found: list[Service] = []
     for number, port in enumerate(layout.action_replicas, 1):
         metrics = next(side)
@@ -144,17 +148,7 @@ def production_services(
         found.append(
             Service(
                 f"action server {number}",
-                [
-                    _bin("rasa"),
-                    "run",
-                    "actions",
-                    "--actions",
-                    "actions",
-                    "--port",
-                    str(port),
-                    "--logging-config-file",
-                    str(log_config),
-                ],  # fmt: skip
+                action_server_command(str(port), "--logging-config-file", str(log_config)),
                 f"http://{host}:{port}/health",
                 {
                     "DIGITUKI_SERVICE_NAME": f"actions-{number}",
@@ -167,13 +161,17 @@ def production_services(
         found.append(
             Service(
                 f"rasa replica {number}",
-                _rasa_command(model, str(port), token, PRODUCTION_ENDPOINTS),
+                rasa_command(model, str(port), PRODUCTION_ENDPOINTS),
                 f"http://{host}:{metrics}/ready",
                 {
                     "DIGITUKI_SERVICE_NAME": f"rasa-{number}",
                     "DIGITUKI_METRICS_PORT": str(metrics),
                     "DIGITUKI_ACTION_SERVER_URL": actions_entry,
                     "TICKET_LOCK_LIFETIME": str(LOCK_LIFETIME_S),
+                    # Every widget reaches a replica through the gateway, which appends the
+                    # address it saw to X-Forwarded-For: one hop more than the web service has.
+                    "DIGITUKI_TRUST_PROXY": "true",
+                    "DIGITUKI_PROXY_HOPS": str(replica_hops),
                 },
             )
         )
@@ -225,6 +223,18 @@ def gateway_command(layout: ProductionLayout) -> list[str]:
         "--health-path", "actions=/health",
         "--admin", f"{host}:{layout.admin_port}",
     ]  # fmt: skip
+
+
+SHARED_SECRETS = ("DIGITUKI_RASA_TOKEN", "DIGITUKI_ACTION_TOKEN", "DIGITUKI_METRICS_TOKEN")
+"""The Rasa HTTP API's token (the web service writes workers' messages there), the
+action server's (only the Rasa servers call it) and the one every ``/metrics`` needs."""
+
+
+def shared_secrets(environ: Mapping[str, str]) -> dict[str, str]:
+    """Each of :data:`SHARED_SECRETS` from the environment, or a new random one for this run."""
+    return {
+        name: environ.get(name, "").strip() or secrets.token_urlsafe(24) for name in SHARED_SECRETS
+    }
 
 
 def _ready(url: str) -> bool:
@@ -303,12 +313,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"digituki: {error}", file=sys.stderr)
         return 2
     model = ensure_model() if not args.no_train else Path(os.environ["DIGITUKI_MODEL"])
-    token = os.environ.get("DIGITUKI_RASA_TOKEN") or secrets.token_urlsafe(18)
+    shared = shared_secrets(os.environ)
+    token = shared["DIGITUKI_RASA_TOKEN"]
     env = {
         **os.environ,
+        **shared,
         "DIGITUKI_ACTION_SERVER_URL": settings.action_server_url,
         "DIGITUKI_DATABASE_URL": settings.database_url,
-        "DIGITUKI_RASA_TOKEN": token,  # the web service writes workers' messages to Rasa
         # Rasa's SQL store warns about SQLAlchemy 2.0 at every start, before any logging.
         "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
     }
@@ -316,9 +327,9 @@ def main(argv: list[str] | None = None) -> int:
     env.setdefault("DIGITUKI_EVENTS_QUEUE", "digituki_events")
     env.setdefault("DIGITUKI_EVENTS_EXCHANGE", "digituki-events")
     if args.profile == "production":
-        running = production_services(settings, model, token, layout)
+        running = production_services(settings, model, layout)
     else:
-        running = services(settings, model, token)
+        running = services(settings, model)
     stopping = False
 
     def stop(*_: object) -> None:
@@ -347,10 +358,12 @@ def main(argv: list[str] | None = None) -> int:
             f"\nDigituki is running, {args.profile} profile (Ctrl+C stops it):\n"
             f"  widget demo      {web}/demo/fi   ({web}/demo/sv, {web}/demo/en)\n"
             f"  workers' console {web}/console   (accounts: digituki agents add NAME)\n"
-            f"  chat (REST)      {settings.rasa_url}/webhooks/rest/webhook  (make chat)\n"
+            f"  chat in the terminal: make chat\n"
             f"  Rasa HTTP API    {settings.rasa_url}  token: {token}\n"
-            f"  action server    {settings.action_server_url}\n"
+            f"  action server    {settings.action_server_url}  (only for the Rasa server)\n"
             f"  web service      {web}/health\n"
+            f"  metrics          {web}/metrics  (Authorization: Bearer "
+            f"{shared['DIGITUKI_METRICS_TOKEN']})\n"
             f"  provider search  {web}/api/v1/providers/search?municipality=Lieksa&topic=smartphone\n"
             f"  database         {_without_password(settings.database_url)}\n"
             f"  model            {model.name}",

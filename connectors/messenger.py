@@ -13,7 +13,9 @@ The webhook ``/webhooks/messenger/webhook``:
   after ``ack_within_s`` at the latest (they go on in the background).
 
 The person's locale from their profile (``sv_SE``) goes with each message as metadata;
-the bot takes the conversation's language from it when a session starts.
+the bot takes the conversation's language from it when a session starts. The Page's
+Get Started button (payload ``GET_STARTED``, or ``DIGITUKI_MESSENGER_GET_STARTED_PAYLOAD``
+/ ``get_started_payload``) reaches the bot as ``/greet``: it greets in that language.
 
 Replies go out through the Send API (``connectors.graph_api``), shaped by
 ``connectors.messenger_messages``. A support worker's message (a bot event carrying
@@ -30,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
 import re
 import time
 from collections import Counter, OrderedDict
@@ -45,8 +48,9 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from connectors.graph_api import DEFAULT_BASE_URL, DEFAULT_VERSION, GraphApi, GraphApiError
-from connectors.messenger_messages import messages_for, plain_text_of
+from connectors.messenger_messages import MAX_PAYLOAD, messages_for, plain_text_of
 from connectors.messenger_webhook import (
+    DEFAULT_GET_STARTED_PAYLOAD,
     SIGNATURE_HEADER,
     DeliveryError,
     Incoming,
@@ -88,6 +92,8 @@ class MessengerConfig:
     """Deliveries are a few kilobytes; anything far larger is refused unread."""
     ack_within_s: float = 15.0
     """The platform wants its answer within 20 s."""
+    get_started_payload: str = DEFAULT_GET_STARTED_PAYLOAD
+    """The payload of the Page's Get Started button: its postback starts with a greeting."""
 
 
 class SeenMessages:
@@ -274,12 +280,15 @@ class MessengerInput(InputChannel):
 
         credentials = credentials or {}
         settings = load_settings()
+        # Not among the shared settings (bot.config): read from the environment here.
+        get_started = os.environ.get("DIGITUKI_MESSENGER_GET_STARTED_PAYLOAD", "").strip()
         values = {
             "page_access_token": settings.messenger_page_token,
             "app_secret": settings.messenger_app_secret,
             "verify_token": settings.messenger_verify_token,
             "graph_api_url": settings.graph_api_url,
             "graph_api_version": settings.graph_api_version,
+            "get_started_payload": get_started or DEFAULT_GET_STARTED_PAYLOAD,
         }
         values.update({k: str(v) for k, v in credentials.items() if k in values and v})
         missing = [k for k in SECRETS if not values[k]]
@@ -303,6 +312,12 @@ class MessengerInput(InputChannel):
         parts = urlsplit(values["graph_api_url"])
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ConfigError(f"graph_api_url {values['graph_api_url']!r} is not an http(s) URL")
+        get_started = values["get_started_payload"].strip()
+        if not get_started or len(get_started) > MAX_PAYLOAD:
+            raise ConfigError(
+                f"get_started_payload: expected 1 to {MAX_PAYLOAD} characters "
+                "(DIGITUKI_MESSENGER_GET_STARTED_PAYLOAD)"
+            )
         return cls(
             MessengerConfig(
                 page_access_token=values["page_access_token"],
@@ -310,6 +325,7 @@ class MessengerInput(InputChannel):
                 verify_token=values["verify_token"],
                 graph_api_url=values["graph_api_url"],
                 graph_api_version=values["graph_api_version"],
+                get_started_payload=get_started,
             ),
             shared_seen=SharedSeenMessages(redis_url) if redis_url else None,
         )
@@ -352,7 +368,7 @@ class MessengerInput(InputChannel):
                 log.warning("Messenger delivery with a missing or wrong signature refused")
                 return response.json({"error": "signature does not match"}, status=403)
             try:
-                delivery = read_delivery(body)
+                delivery = read_delivery(body, self.config.get_started_payload)
             except DeliveryError as error:
                 log.warning("Messenger delivery not understood: %s", error)
                 return response.json({"error": "not a Messenger delivery"}, status=400)

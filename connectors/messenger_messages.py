@@ -124,7 +124,7 @@ def web_url(raw: str) -> str | None:
 def _element(card: dict[str, Any], labels: dict[str, str]) -> dict[str, Any]:
     name = str(card.get("name") or "")
     if card.get("demo"):  # the label stays, however long the name
-        label = f" ({labels['demo']})"
+        label = f" – {labels['demo']}"
         name = shorten(name, max(MAX_ELEMENT_TITLE - len(label), 10)) + label
     lines = [
         " – ".join(

@@ -21,6 +21,10 @@ log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 MAX_TEXT = 2000
 """Longer messages are cut here before understanding: the platform's own limit for text."""
+DEFAULT_GET_STARTED_PAYLOAD = "GET_STARTED"
+"""The payload the Page's Get Started button carries (the Page's messenger profile sets it)."""
+GREET = "/greet"
+"""What the bot gets for the Get Started button: the conversation starts with a greeting."""
 
 Kind = Literal["text", "quick_reply", "postback", "attachment"]
 
@@ -116,20 +120,23 @@ def _timestamp(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
 
 
-def read_delivery(body: bytes) -> Delivery:
+def read_delivery(body: bytes, get_started_payload: str = DEFAULT_GET_STARTED_PAYLOAD) -> Delivery:
     """The messages of a delivery's raw (already verified) body; :class:`DeliveryError` if none."""
     try:
         document = json.loads(body)
     except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested beyond reason
         raise DeliveryError("the body is not JSON") from None
-    return parse_delivery(document)
+    return parse_delivery(document, get_started_payload)
 
 
-def parse_delivery(document: Any) -> Delivery:
+def parse_delivery(
+    document: Any, get_started_payload: str = DEFAULT_GET_STARTED_PAYLOAD
+) -> Delivery:
     """The people's messages in a webhook delivery, each entry and each event in order.
 
     Within a delivery a person's messages are put in the order they were written
-    (their timestamps; equal ones keep the delivery's order). Raises
+    (their timestamps; equal ones keep the delivery's order). A postback with
+    ``get_started_payload`` (the Get Started button) comes as :data:`GREET`. Raises
     :class:`DeliveryError` only when the whole body is not a Page delivery.
     """
     if not isinstance(document, dict) or document.get("object") != "page":
@@ -147,7 +154,7 @@ def parse_delivery(document: Any) -> Delivery:
         for position, event in enumerate(events):
             where = f"entry {number} event {position}"
             try:
-                message = _event(event)
+                message = _event(event, get_started_payload)
             except _Malformed as problem:
                 delivery.problems.append(f"{where}: {problem}")
                 continue
@@ -174,7 +181,7 @@ def _mid(value: Any) -> str | None:
     return value
 
 
-def _event(event: Any) -> Incoming | None:
+def _event(event: Any, get_started_payload: str) -> Incoming | None:
     """One ``messaging`` event as a message, ``None`` for what we do not answer."""
     if not isinstance(event, dict):
         raise _Malformed("not an object")
@@ -218,8 +225,12 @@ def _event(event: Any) -> Incoming | None:
             raise _Malformed("a postback needs sender and recipient ids")
         payload = _text(postback.get("payload"))
         title = _text(postback.get("title"))
-        # Our own buttons carry an intent ("/…"); others (Get Started) say what they are.
-        text = payload if payload and payload.startswith("/") else title or payload
+        if payload == get_started_payload:
+            text = GREET  # whatever the button's title says
+        elif payload and payload.startswith("/"):
+            text = payload  # our own buttons carry an intent
+        else:  # other buttons of the Page (a persistent menu) say what they are
+            text = title or payload
         if text is None:
             raise _Malformed("a postback needs a payload or a title")
         mid = _mid(postback.get("mid"))

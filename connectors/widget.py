@@ -11,13 +11,14 @@ next connection, exactly once.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import logging
 import re
 import secrets
 import time
-from collections import deque
-from collections.abc import Awaitable, Callable
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -46,16 +47,29 @@ LANGUAGES = ("fi", "sv", "en")
 SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
 MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 DEFAULT_ORIGINS = ("http://localhost:8080", "http://127.0.0.1:8080")
+TRY_AGAIN_LATER = 1013
+"""The WebSocket close code for a connection refused for now (RFC 6455 registry)."""
 
 
 @dataclass(frozen=True)
 class Limits:
-    """What one widget connection may send."""
+    """What widgets may send, and how much this process remembers to count it.
+
+    The counts are in this process's memory: each Rasa replica counts its own.
+    """
 
     max_frame_bytes: int = 8 * 1024
     max_text: int = 1000
     messages_per_window: int = 10
+    """Messages one conversation may send per ``window_s``, over all its connections (0: no limit)."""
     window_s: float = 10.0
+    new_sessions_per_address: int = 10
+    """New conversations one client address may start per ``new_sessions_window_s`` (0: no limit)."""
+    new_sessions_window_s: float = 60.0
+    tracked_conversations: int = 10_000
+    tracked_addresses: int = 10_000
+    """At most this many conversations and addresses are counted at once: those with nothing
+    in their window go first, then the least recently counted (memory stays bounded)."""
     outbox_size: int = 200
     """Unacknowledged messages kept per conversation; the oldest go first beyond this."""
     outbox_ttl_s: float = 24 * 3600
@@ -66,6 +80,9 @@ class Limits:
 
 class FrameError(ValueError):
     """A frame the protocol does not allow; ``code`` is sent back to the widget."""
+
+    closes = False
+    """Whether the connection is closed after the error is sent."""
 
     def __init__(self, code: str, message: str, message_id: str | None = None) -> None:
         super().__init__(message)
@@ -81,6 +98,118 @@ class Unavailable(FrameError):
         super().__init__(
             "unavailable", "the message could not be handled now; send it again", message_id
         )
+
+
+class TooManySessions(FrameError):
+    """Too many new conversations from one address: the widget is told, then the socket closes."""
+
+    closes = True
+
+    def __init__(self) -> None:
+        super().__init__(
+            "too_many_sessions", "too many new conversations from this address; try again later"
+        )
+
+
+class SlidingWindow:
+    """At most ``limit`` events per key in any ``window_s`` seconds, counted in memory.
+
+    At most ``max_keys`` keys are kept: keys with nothing left in the window go first,
+    then the least recently counted, so a flood of new keys cannot grow memory without
+    end (a key dropped that way starts counting again).
+    """
+
+    def __init__(
+        self,
+        limit: int,
+        window_s: float,
+        max_keys: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.limit = limit
+        self.window_s = window_s
+        self.max_keys = max(1, max_keys)
+        self._clock = clock
+        # key -> (time, event id) of its counted events, oldest first; the keys are in the
+        # order of their latest event, so the front is the first to run out of its window.
+        self._events: OrderedDict[str, list[tuple[float, str | None]]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    def allow(self, key: str, event_id: str | None = None) -> bool:
+        """Counts an event of ``key`` if that stays within the limit; ``False`` (not counted) if not.
+
+        An event with the id of one counted in the window is allowed again without being
+        counted: the widget sends a message again, with its id, after a reconnect.
+        """
+        if self.limit <= 0:
+            return True
+        now = self._clock()
+        since = now - self.window_s
+        while self._events:
+            oldest_key, oldest = next(iter(self._events.items()))
+            if oldest[-1][0] > since:
+                break
+            del self._events[oldest_key]
+        events = [event for event in self._events.get(key, ()) if event[0] > since]
+        if event_id is not None and any(counted == event_id for _, counted in events):
+            return True
+        if len(events) >= self.limit:
+            self._events[key] = events  # keeps its place: its latest event is unchanged
+            return False
+        events.append((now, event_id))
+        self._events[key] = events
+        self._events.move_to_end(key)
+        while len(self._events) > self.max_keys:
+            self._events.popitem(last=False)
+        return True
+
+
+def address_key(address: str) -> str | None:
+    """The client an address stands for: an IPv4 address, or an IPv6 one's /64 network.
+
+    One household or library gets a whole /64, so its addresses count together.
+    ``None`` for what is not an address (``host:port`` and ``[v6]:port`` are read too).
+    """
+    text = address.strip()
+    if text.startswith("["):  # [2001:db8::1]:443
+        text = text[1:].partition("]")[0]
+    elif text.count(":") == 1:  # 192.0.2.1:443
+        text = text.partition(":")[0]
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
+@dataclass(frozen=True)
+class TrustedProxies:
+    """Whose ``X-Forwarded-For`` to believe: ``hops`` proxies of ours in front (0: none).
+
+    Each proxy appends the address that connected to it, so the entry the outermost of
+    ours appended, ``hops`` from the right, is the client's; entries left of it are
+    whatever the client wrote and are never used.
+    """
+
+    hops: int = 0
+    """``DIGITUKI_PROXY_HOPS`` when ``DIGITUKI_TRUST_PROXY`` is on, else 0."""
+
+    def client_address(self, peer: str, forwarded_for: list[str]) -> str:
+        """The client's address (as counted, see :func:`address_key`)."""
+        if self.hops:
+            entries = [e.strip() for header in forwarded_for for e in header.split(",")]
+            entries = [e for e in entries if e]
+            if len(entries) >= self.hops:
+                key = address_key(entries[-self.hops])
+                if key is not None:
+                    return key
+        return address_key(peer) or peer or "unknown"
 
 
 @dataclass
@@ -307,10 +436,31 @@ class _Connection:
     socket: Any
     app: Any = None
     """The Sanic app: in a Rasa server, ``app.ctx.agent`` holds the tracker store."""
+    address: str = "unknown"
+    """The client's address, as the new-conversation cap counts it."""
     session_id: str | None = None
     language: str = "fi"
     page_url: str = ""
-    sent: deque[float] = field(default_factory=deque)
+
+
+def widget_limits(credentials: Mapping[str, Any]) -> Limits:
+    """``max_text``, ``messages_per_window`` and ``new_sessions_per_address`` from ``credentials.yml``.
+
+    A load test, or a site whose visitors all come through one address, raises the cap
+    on new conversations (0 turns a limit off).
+    """
+    values: dict[str, int] = {}
+    for key in ("max_text", "messages_per_window", "new_sessions_per_address"):
+        value = credentials.get(key)
+        if value is None:
+            continue
+        text = str(value).strip()
+        if isinstance(value, bool) or not (text.isascii() and text.isdigit()):
+            raise ValueError(f"widget {key} {value!r}: expected a whole number, 0 or more")
+        values[key] = int(text)
+    if values.get("max_text") == 0:
+        raise ValueError("widget max_text: expected 1 or more")
+    return Limits(**values)
 
 
 class WidgetInput(InputChannel):
@@ -322,11 +472,24 @@ class WidgetInput(InputChannel):
         limits: Limits | None = None,
         demo_probe: DemoDataProbe | None = None,
         outbox: Outbox | None = None,
+        proxies: TrustedProxies | None = None,
     ) -> None:
         self.allowed_origins = {o.rstrip("/") for o in (allowed_origins or DEFAULT_ORIGINS)}
         self.sessions = WidgetSessions(limits, outbox)
         self.limits = self.sessions.limits
         self.demo_probe = demo_probe or DemoDataProbe(None)
+        self.proxies = proxies or TrustedProxies()
+        self.messages_sent = SlidingWindow(
+            self.limits.messages_per_window, self.limits.window_s, self.limits.tracked_conversations
+        )
+        """Messages per conversation: a reconnect does not start the count again."""
+        self.sessions_started = SlidingWindow(
+            self.limits.new_sessions_per_address,
+            self.limits.new_sessions_window_s,
+            self.limits.tracked_addresses,
+        )
+        """New conversations per client address."""
+        self._proxy_warned = False
         self._handling: set[asyncio.Future[Any]] = set()
         self.serving = False
         """The Rasa server has started (and loaded its model)."""
@@ -343,7 +506,9 @@ class WidgetInput(InputChannel):
         """Allowed origins from ``credentials.yml``, else ``DIGITUKI_WIDGET_ORIGINS``.
 
         With ``DIGITUKI_REDIS_URL`` (or ``redis_url``) set, outboxes live in Redis and
-        several Rasa replicas serve the same widgets (the production profile).
+        several Rasa replicas serve the same widgets (the production profile). Behind
+        proxies, ``DIGITUKI_TRUST_PROXY`` and ``DIGITUKI_PROXY_HOPS`` say whose
+        ``X-Forwarded-For`` entry is the client's address.
         """
         from bot.config import load_settings
         from bot.logs import configure_logging
@@ -368,9 +533,7 @@ class WidgetInput(InputChannel):
             parts = urlsplit(origin)
             if origin != "*" and (parts.scheme not in ("http", "https") or not parts.netloc):
                 raise ValueError(f"widget allowed_origins: {origin!r} is not an http(s) origin")
-        limits = Limits(
-            **{k: credentials[k] for k in ("max_text", "messages_per_window") if k in credentials}
-        )
+        limits = widget_limits(credentials)
         database_url = credentials.get("database_url") or settings.database_url
         redis_url = credentials.get("redis_url") or settings.redis_url
         outbox = (
@@ -384,7 +547,8 @@ class WidgetInput(InputChannel):
         if settings.rabbitmq_url:
             broker = urlsplit(settings.rabbitmq_url)
             checks["rabbitmq"] = tcp_check(broker.hostname or "127.0.0.1", broker.port or 5672)
-        channel = cls(list(origins), limits, DemoDataProbe(database_url), outbox)
+        proxies = TrustedProxies(settings.proxy_hops if settings.trust_proxy else 0)
+        channel = cls(list(origins), limits, DemoDataProbe(database_url), outbox, proxies)
         channel.log_level = settings.log_level
         # Ready once the server answers: the model is loaded and the port open.
         start_process_observability("rasa", {"serving": lambda: channel.serving, **checks})
@@ -427,7 +591,7 @@ class WidgetInput(InputChannel):
 
         @widget.websocket("/websocket")
         async def websocket(request: Request, socket: Any) -> None:
-            connection = _Connection(socket, request.app)
+            connection = _Connection(socket, request.app, self._client_address(request))
             try:
                 while True:
                     try:
@@ -443,11 +607,32 @@ class WidgetInput(InputChannel):
                         if error.message_id:
                             reply["id"] = error.message_id
                         await self._send(socket, reply)
+                        if error.closes:
+                            await socket.close(TRY_AGAIN_LATER, error.code)
+                            break
             finally:
                 if connection.session_id:
                     self.sessions.detach(connection.session_id, socket)
 
         return widget
+
+    def _client_address(self, request: Request) -> str:
+        """The address the new-conversation cap counts: the socket's peer, or, behind
+        proxies we trust, the ``X-Forwarded-For`` entry the outermost one appended."""
+        forwarded_for = request.headers.getall("x-forwarded-for", [])
+        if forwarded_for and not self.proxies.hops and not self._proxy_warned:
+            self._proxy_warned = True
+            log.warning(
+                "widget connections carry X-Forwarded-For, but DIGITUKI_TRUST_PROXY is off: "
+                "new conversations are counted per proxy address, not per client"
+            )
+        return self.proxies.client_address(request.ip, forwarded_for)
+
+    def _admit_new_session(self, connection: _Connection) -> None:
+        """Counts a new conversation for the connection's address; refuses one over the cap."""
+        if not self.sessions_started.allow(connection.address):
+            log.warning("widget: a new conversation refused (too many from one address)")
+            raise TooManySessions()
 
     @staticmethod
     async def _send(socket: Any, frame: dict[str, Any]) -> None:
@@ -474,10 +659,11 @@ class WidgetInput(InputChannel):
         elif kind == "restart":
             if frame.get("language") in LANGUAGES:  # the language the widget shows now
                 connection.language = frame["language"]
+            self._admit_new_session(connection)  # before the old conversation is forgotten
             if connection.session_id:
                 self.sessions.detach(connection.session_id, connection.socket)
                 await self.sessions.forget(connection.session_id)
-            await self._start(connection, None, 0, on_new_message)
+            await self._start(connection, None, 0, on_new_message, admitted=True)
         else:
             raise FrameError("bad_frame", f"unknown frame type {kind!r}")
 
@@ -520,9 +706,16 @@ class WidgetInput(InputChannel):
         session_id: str | None,
         last_seq: int,
         on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        admitted: bool = False,
     ) -> None:
-        """Welcome, then what waits in the outbox; a new conversation starts with a greeting."""
+        """Welcome, then what waits in the outbox; a new conversation starts with a greeting.
+
+        A conversation the outbox does not know counts as new for the address's cap, also
+        when the widget had an id for it: otherwise any made-up id would start one.
+        """
         new = session_id is None or not await self.sessions.known(session_id)
+        if new and not admitted:
+            self._admit_new_session(connection)
         if session_id is None:
             session_id = secrets.token_hex(16)
         connection.session_id = session_id
@@ -557,12 +750,14 @@ class WidgetInput(InputChannel):
             raise FrameError(
                 "too_large", f"messages are limited to {self.limits.max_text} characters"
             )
-        now = time.monotonic()
-        while connection.sent and now - connection.sent[0] > self.limits.window_s:
-            connection.sent.popleft()
-        if len(connection.sent) >= self.limits.messages_per_window:
-            raise FrameError("rate_limited", "too many messages; wait a moment")
-        connection.sent.append(now)
+        message_id = frame.get("id")
+        if message_id is not None and (
+            not isinstance(message_id, str) or not MESSAGE_ID.match(message_id)
+        ):
+            raise FrameError("bad_frame", "a message id is 1-64 letters, digits, - or _")
+        # Counted per conversation, not per socket: reconnecting does not start it again.
+        if not self.messages_sent.allow(connection.session_id, message_id):
+            raise FrameError("rate_limited", "too many messages; wait a moment", message_id)
         extra: dict[str, Any] = {}
         metadata = frame.get("metadata")
         if isinstance(metadata, dict) and isinstance(metadata.get("location"), dict):
@@ -574,12 +769,9 @@ class WidgetInput(InputChannel):
             if not (-90 <= lat <= 90 and -180 <= lon <= 180):
                 raise FrameError("bad_frame", "location out of range")
             extra["location"] = {"lat": lat, "lon": lon}
-        message_id = frame.get("id")
         if message_id is None:
             await self._to_rasa(connection, text.strip(), extra, on_new_message)
             return
-        if not isinstance(message_id, str) or not MESSAGE_ID.match(message_id):
-            raise FrameError("bad_frame", "a message id is 1-64 letters, digits, - or _")
         await self._once(connection, message_id, text.strip(), extra, on_new_message)
 
     async def _once(

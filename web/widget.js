@@ -141,6 +141,7 @@
       err_rate_limited: 'Lähetit monta viestiä peräkkäin. Odota hetki ja yritä uudelleen.',
       err_no_session: 'Yhteys ei ollut vielä valmis. Yritä uudelleen.',
       err_unavailable: 'Viestiäsi ei voitu nyt käsitellä, koska palvelussa on häiriö. Lähetä se hetken päästä uudelleen.',
+      err_too_many_sessions: 'Tästä verkosta on juuri aloitettu monta uutta keskustelua. Odota hetki, yhdistämme uudelleen.',
       err_other: 'Jokin meni vikaan. Yritä uudelleen.',
       helpsWith: 'Auttaa',
       forms: 'Tukimuodot',
@@ -199,6 +200,7 @@
       err_rate_limited: 'Du skickade många meddelanden i rad. Vänta en stund och försök igen.',
       err_no_session: 'Anslutningen var inte klar ännu. Försök igen.',
       err_unavailable: 'Ditt meddelande kunde inte behandlas nu på grund av en störning. Skicka det igen om en stund.',
+      err_too_many_sessions: 'Många nya samtal har just startats från det här nätverket. Vänta en stund, vi ansluter igen.',
       err_other: 'Något gick fel. Försök igen.',
       helpsWith: 'Hjälper med',
       forms: 'Stödformer',
@@ -257,6 +259,7 @@
       err_rate_limited: 'You sent many messages in a row. Please wait a moment and try again.',
       err_no_session: 'The connection was not ready yet. Please try again.',
       err_unavailable: 'Your message could not be handled just now because of a fault. Please send it again in a moment.',
+      err_too_many_sessions: 'Many new conversations were just started from this network. Please wait a moment; we will reconnect.',
       err_other: 'Something went wrong. Please try again.',
       helpsWith: 'Helps with',
       forms: 'Ways to get help',
@@ -1350,11 +1353,17 @@
 
   /** An error frame as a short note in the current language, never raw. */
   function onError(frame) {
-    var known = ['bad_frame', 'too_large', 'rate_limited', 'no_session', 'unavailable'];
+    var known = [
+      'bad_frame', 'too_large', 'rate_limited', 'no_session', 'unavailable', 'too_many_sessions'
+    ];
     if (typeof frame.id === 'string') {
       forgetUnhandled(frame.id); // refused or not handled: the person decides to send again
     }
     var code = known.indexOf(frame.code) !== -1 ? frame.code : 'other';
+    if (code === 'too_many_sessions') {
+      // The server closes the connection next: try again after the longest backoff (30 s).
+      state.attempts = Math.max(state.attempts, 5);
+    }
     setTyping(false);
     showNote(t('err_' + code), true);
   }

@@ -1,8 +1,10 @@
 """The Rasa server's HTTP API as the handoff needs it: one small client, one shared session.
 
 A worker's message is appended to the conversation's tracker as a bot utterance
-and sent through the conversation's latest channel (``output_channel=latest``),
-so the user gets it where they are and the transcript stays whole. While a
+and sent through the channel the handoff request recorded when the person asked
+for help (``output_channel=widget`` or ``messenger``), so the user gets it where
+they are and the transcript stays whole. Never ``output_channel=latest``: that is
+the channel of whoever wrote last, which a caller of another channel could be. While a
 worker has the conversation, the bot is paused; handing back resumes it and the
 bot says so (``utter_handed_back``).
 """
@@ -18,6 +20,17 @@ import aiohttp
 
 class RasaUnavailableError(Exception):
     """The Rasa server did not take the request; the worker is told to try again."""
+
+
+OUTPUT_CHANNELS = frozenset({"widget", "messenger", "rest"})
+"""Channels a worker's message may go out through (``rest``: the tests' own)."""
+
+
+def output_channel(channel: str) -> str:
+    """The Rasa output channel of a handoff request's recorded ``channel``."""
+    if channel not in OUTPUT_CHANNELS:
+        raise RasaUnavailableError(f"the conversation's channel {channel!r} cannot be written to")
+    return channel
 
 
 class RasaClient:
@@ -41,13 +54,15 @@ class RasaClient:
         except (aiohttp.ClientError, asyncio.TimeoutError) as error:
             raise RasaUnavailableError(str(error) or type(error).__name__) from None
 
-    async def send_worker_message(self, conversation_id: str, text: str, agent_name: str) -> None:
-        """Appends the worker's message as a bot utterance and delivers it to the user."""
+    async def send_worker_message(
+        self, conversation_id: str, text: str, agent_name: str, channel: str
+    ) -> None:
+        """Appends the worker's message as a bot utterance and delivers it through ``channel``."""
         event = {"event": "bot", "text": text, "metadata": {"agent": agent_name}}
         await self._post(
             self._url(conversation_id, "tracker/events"),
             [event],
-            output_channel="latest",
+            output_channel=output_channel(channel),
             execute_side_effects="true",
         )
 
@@ -55,12 +70,14 @@ class RasaClient:
         """The bot stops answering: the worker has the conversation."""
         await self._post(self._url(conversation_id, "tracker/events"), [{"event": "pause"}])
 
-    async def resume(self, conversation_id: str) -> None:
+    async def resume(self, conversation_id: str, channel: str) -> None:
         """The bot answers again, and says that the worker has left and what it can do."""
         await self._post(self._url(conversation_id, "tracker/events"), [{"event": "resume"}])
-        await self._say(conversation_id, "utter_handed_back")
+        await self._say(conversation_id, "utter_handed_back", channel)
 
-    async def tell_place(self, conversation_id: str, position: int, minutes: int) -> None:
+    async def tell_place(
+        self, conversation_id: str, position: int, minutes: int, channel: str
+    ) -> None:
         """Tells a waiting person their new place in the queue and the expected wait."""
         await self._post(
             self._url(conversation_id, "tracker/events"),
@@ -69,12 +86,14 @@ class RasaClient:
                 {"event": "slot", "name": "queue_wait", "value": minutes},
             ],
         )
-        await self._say(conversation_id, "utter_queue_update")
+        await self._say(conversation_id, "utter_queue_update", channel)
 
-    async def _say(self, conversation_id: str, response: str) -> None:
-        """Sends one of the bot's responses to the person's latest channel."""
+    async def _say(self, conversation_id: str, response: str, channel: str) -> None:
+        """Sends one of the bot's responses to the person through ``channel``."""
         await self._post(
-            self._url(conversation_id, "execute"), {"name": response}, output_channel="latest"
+            self._url(conversation_id, "execute"),
+            {"name": response},
+            output_channel=output_channel(channel),
         )
         # An action run through the API is not followed by listening; the dialogue
         # policies expect it before the person's next message.

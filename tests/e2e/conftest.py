@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -12,11 +11,13 @@ from typing import Any
 
 import pytest
 
-from bench.stack import RASA, Processes, StackError, free_port
+from bench.stack import REST_HEADERS, Processes, StackError, free_port, stack_env
+from bot.config import load_settings
 from bot.db.engine import make_engine, make_session_factory
 from bot.db.migrate import load_gazetteer, upgrade_schema
 from bot.geo import Gazetteer
 from bot.providers.repository import SqlProviderRepository
+from bot.run import services
 from bot.training import ensure_model
 from tests.conftest import FIXTURES
 from tests.fake_graph_api import FakeGraphApi
@@ -68,7 +69,7 @@ class Stack:
         request = urllib.request.Request(
             f"{self.rasa_url}/webhooks/rest/webhook",
             json.dumps(message).encode(),
-            {"Content-Type": "application/json"},
+            REST_HEADERS,
         )
         with urllib.request.urlopen(request, timeout=60) as response:
             return json.load(response)
@@ -113,17 +114,20 @@ def stack(
         DIGITUKI_MESSENGER_VERIFY_TOKEN=MESSENGER_VERIFY,
         DIGITUKI_GRAPH_API_URL=graph_api.url,
         DIGITUKI_GRAPH_API_VERSION=graph_api.version,
+        **stack_env(),
     )
-    try:
-        processes.start(
-            "actions", [RASA, "run", "actions", "--actions", "actions", "--port", str(action_port)]
+    # The commands `make run` starts (bot.run), with the tests' channels (REST on).
+    commands = {
+        name: service
+        for name, service in zip(
+            ("actions", "rasa", "web"),
+            services(load_settings(processes.env), trained_model),
+            strict=True,
         )
-        processes.start("rasa", [
-            RASA, "run", "--model", str(trained_model), "--port", str(rasa_port),
-            "--credentials", "credentials.yml", "--endpoints", "endpoints.yml",
-            "--enable-api", "--auth-token", TOKEN,
-        ])  # fmt: skip
-        processes.start("web", [sys.executable, "-m", "bot.web"])
+    }
+    try:
+        for name, service in commands.items():
+            processes.start(name, service.command, env=service.env)
         processes.wait_for(f"http://127.0.0.1:{action_port}/health", START_TIMEOUT_S)
         processes.wait_for(f"http://127.0.0.1:{web_port}/health", START_TIMEOUT_S)
         processes.wait_for(f"http://127.0.0.1:{rasa_port}/status?token={TOKEN}", START_TIMEOUT_S)

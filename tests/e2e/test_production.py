@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -19,10 +20,20 @@ import aiohttp
 import pytest
 from sqlalchemy import text
 
-from bench.production import ORIGIN, TOKEN, ProductionStack, Worker, production_stack
+from bench.production import (
+    METRICS_HEADERS,
+    METRICS_TOKEN,
+    ORIGIN,
+    TOKEN,
+    ProductionStack,
+    Worker,
+    production_stack,
+)
+from bench.stack import ACTION_TOKEN, REST_HEADERS
 from bot.db.engine import make_engine
 from bot.handoff.rasa_client import RasaClient
 from tests.conftest import FIXTURES
+from tests.e2e.listening import command_lines, listeners
 from tests.e2e.production_services import require_production_services
 
 pytestmark = pytest.mark.e2e
@@ -45,9 +56,7 @@ def stack(
 
 
 def post_json(url: str, body: Any) -> Any:
-    request = urllib.request.Request(
-        url, json.dumps(body).encode(), {"Content-Type": "application/json"}
-    )
+    request = urllib.request.Request(url, json.dumps(body).encode(), REST_HEADERS)
     with urllib.request.urlopen(request, timeout=60) as response:
         return json.load(response)
 
@@ -102,6 +111,7 @@ def test_simultaneous_messages_to_both_replicas_are_handled_one_after_the_other(
                 async with http.post(
                     f"{stack.replica_url(replica)}/webhooks/rest/webhook",
                     json={"sender": sender, "message": text_},
+                    headers=REST_HEADERS,
                 ) as response:
                     assert response.status == 200
                     return await response.json()
@@ -147,7 +157,7 @@ async def worker_message_across_replicas(stack: ProductionStack) -> None:
         # Replica B appends the worker's message to the tracker and sends it on the
         # conversation's latest channel: the widget, whose socket is on replica A.
         rasa_b = RasaClient(stack.replica_url(2), TOKEN, http)
-        await rasa_b.send_worker_message(session_id, "Hei, olen Anna digituesta.", "Anna")
+        await rasa_b.send_worker_message(session_id, "Hei, olen Anna digituesta.", "Anna", "widget")
         await receive(ws, "message", text="Hei, olen Anna digituesta.")
         # The same through the console: the web service reaches a replica via the gateway.
         assert await worker.send(session_id, "Nyt olen täällä.") in (200, 204)
@@ -216,16 +226,46 @@ def test_every_process_answers_health_readiness_and_metrics(stack: ProductionSta
         side,
         strict=True,
     ):
-        with urllib.request.urlopen(f"{url}/metrics", timeout=10) as response:
-            body = response.read().decode()
+        assert status_of(f"{url}/metrics") == 401, service.name  # the metrics token is set
+        body = metrics_of(f"{url}/metrics")
         kind = " ".join(service.name.split(" ")[:2])
         assert expected[kind] in body, (service.name, body[:500])
-    with urllib.request.urlopen(
-        f"http://127.0.0.1:{stack.layout.admin_port}/metrics", timeout=10
-    ) as response:
-        assert "gateway" in response.read().decode()
-    with urllib.request.urlopen(f"{stack.web_url}/metrics", timeout=10) as response:
-        assert "digituki_handoff_waiting" in response.read().decode()
+    assert status_of(f"http://127.0.0.1:{stack.layout.admin_port}/metrics") == 401
+    assert "gateway" in metrics_of(f"http://127.0.0.1:{stack.layout.admin_port}/metrics")
+    assert status_of(f"{stack.web_url}/metrics") == 401
+    assert "digituki_handoff_waiting" in metrics_of(f"{stack.web_url}/metrics")
+
+
+def status_of(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def metrics_of(url: str) -> str:
+    request = urllib.request.Request(url, headers=METRICS_HEADERS)
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return str(response.read().decode())
+
+
+def test_every_listening_socket_is_on_loopback_and_no_secret_on_a_command_line(
+    stack: ProductionStack,
+) -> None:
+    pids = [process.pid for _, process, _ in stack.processes.running]
+    found = listeners(pids)
+    layout = stack.layout
+    expected = {
+        layout.rasa_port, layout.action_port, layout.admin_port, *layout.rasa_replicas,
+        *layout.action_replicas, *layout.side_ports, int(stack.web_url.rsplit(":", 1)[1]),
+    }  # fmt: skip
+    assert {s.port for s in found} == expected, found
+    assert {s.host for s in found} == {"127.0.0.1"}, found
+    lines = command_lines(pids)
+    assert len(lines) >= len(stack.services)
+    for secret in (TOKEN, METRICS_TOKEN, ACTION_TOKEN):
+        assert not [line for line in lines if secret in line], secret
 
 
 def test_logs_are_json_lines_without_personal_data(stack: ProductionStack) -> None:

@@ -67,9 +67,10 @@ async def test_claim_pauses_the_bot_messages_reach_the_user_and_hand_back_resume
     ]  # fmt: skip
     message_call = rasa.calls[1][2]
     assert (
-        message_call["output_channel"] == "latest"
+        message_call["output_channel"] == "widget"  # the request's channel, not "latest"
         and message_call["execute_side_effects"] == "true"
     )
+    assert rasa.calls[3][2]["output_channel"] == "widget"  # "the worker has left", there too
 
 
 async def test_the_transcript_shows_who_wrote_what(setup):

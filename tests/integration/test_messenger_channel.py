@@ -58,7 +58,7 @@ class EchoBot:
                     "call": "Ring",
                     "web": "Webbsida",
                     "map": "Karta",
-                    "demo": "Exempeldata",
+                    "demo": "Exempeldata (demo)",
                 },
                 "cards": [
                     {
@@ -115,12 +115,20 @@ async def server() -> AsyncIterator[Server]:
 
 @asynccontextmanager
 async def replica(
-    graph: FakeGraphApi, shared_seen: SharedSeenMessages | None = None
+    graph: FakeGraphApi,
+    shared_seen: SharedSeenMessages | None = None,
+    get_started_payload: str = "GET_STARTED",
 ) -> AsyncIterator[Server]:
     """A server with the channel, talking to ``graph`` (started)."""
     graph_url = graph.url
     config = MessengerConfig(
-        "test-page-token", SECRET, VERIFY, graph_url, "v24.0", max_body_bytes=16 * 1024
+        "test-page-token",
+        SECRET,
+        VERIFY,
+        graph_url,
+        "v24.0",
+        max_body_bytes=16 * 1024,
+        get_started_payload=get_started_payload,
     )
     channel = MessengerInput(
         config,
@@ -421,7 +429,7 @@ async def test_long_texts_many_buttons_and_cards_fit_the_platforms_limits(server
     template = server.graph.messages_to("1002")[-1]["message"]
     assert "text" not in template and not server.graph.refused
     (element,) = template["attachment"]["payload"]["elements"]
-    assert element["title"] == "Närpes bibliotek (Exempeldata)"
+    assert element["title"] == "Närpes bibliotek – Exempeldata (demo)"
     assert element["buttons"] == [
         {"type": "phone_number", "title": "Ring", "payload": "+35861234567"},
         {"type": "web_url", "title": "Webbsida", "url": "https://example.org/bibliotek"},
@@ -510,3 +518,48 @@ async def test_a_photo_or_sticker_gets_a_note_in_the_persons_language_and_the_bo
     assert (await server.post(delivery([photo]))).status == 200
     assert server.graph.texts_to("1002") == [ONLY_TEXT["sv"]]
     assert server.bot.received == []
+
+
+def postback_event(
+    psid: str, payload: str, title: str, mid: str, timestamp: int = 1_700_000_000_000
+) -> dict[str, Any]:
+    return {
+        "sender": {"id": psid},
+        "recipient": {"id": PAGE_ID},
+        "timestamp": timestamp,
+        "postback": {"payload": payload, "title": title, "mid": mid},
+    }
+
+
+async def test_the_get_started_button_greets_in_the_language_of_the_persons_locale(
+    server: Server,
+) -> None:
+    body = delivery([postback_event("1002", "GET_STARTED", "Kom igång", "m-start")])
+    assert (await server.post(body)).status == 200
+    assert await server.graph.until("1002", 1)
+    (greeting,) = server.bot.received
+    assert greeting.text == "/greet"  # not the title, which the bot did not understand
+    assert greeting.metadata == {"locale": "sv_SE"}  # the bot greets in Swedish
+    # The Page's other buttons keep their behaviour: read by their title.
+    body = delivery([postback_event("1002", "MENU_HOURS", "Öppettider", "m-menu")])
+    assert (await server.post(body)).status == 200
+    assert await server.graph.until("1002", 2)
+    assert server.bot.received[-1].text == "Öppettider"
+
+
+async def test_a_get_started_payload_set_for_the_page_is_the_one_that_greets() -> None:
+    graph = FakeGraphApi(profiles={"1001": {"locale": "fi_FI"}})
+    await graph.start()
+    try:
+        async with replica(graph, get_started_payload="ALOITA_DIGITUKI") as server:
+            body = delivery(
+                [
+                    postback_event("1001", "ALOITA_DIGITUKI", "Aloita", "m-1"),
+                    postback_event("1001", "GET_STARTED", "Aloita", "m-2", 1_700_000_000_001),
+                ]
+            )
+            assert (await server.post(body)).status == 200
+            assert await server.graph.until("1001", 2)
+            assert [m.text for m in server.bot.received] == ["/greet", "Aloita"]
+    finally:
+        await graph.stop()

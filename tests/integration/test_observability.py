@@ -23,7 +23,7 @@ from rasa_sdk.interfaces import ActionNotFoundException
 
 import bot.observability as observability
 from actions.metrics import count_action_runs
-from bench.stack import RASA, Processes, free_port
+from bench.stack import Processes, free_port
 from bot.config import ConfigError
 from bot.logs import write_logging_config
 from bot.observability import (
@@ -38,6 +38,7 @@ from bot.observability import (
     start_side_server,
     tcp_check,
 )
+from bot.run import action_server_command
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -369,7 +370,7 @@ async def test_action_runs_are_counted_by_action_and_outcome() -> None:
 def test_the_action_server_serves_health_readiness_metrics_and_json_logs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """``rasa run actions`` as production starts it: the side server, counted runs, JSON logs."""
+    """The action server as production starts it: the side server, counted runs, JSON logs."""
     port, metrics_port = free_port(), free_port()
     monkeypatch.setenv("DIGITUKI_LOG_FORMAT", "json")
     config = write_logging_config(tmp_path / "logging.yml", "actions-1")
@@ -379,11 +380,11 @@ def test_the_action_server_serves_health_readiness_metrics_and_json_logs(
         DIGITUKI_SERVICE_NAME="actions-1",
         DIGITUKI_METRICS_PORT=str(metrics_port),
         DIGITUKI_DATABASE_URL=f"sqlite:///{tmp_path / 'x.db'}",
-        SANIC_HOST="127.0.0.1",
+        DIGITUKI_ACTION_TOKEN="observability-test-action-token",
     )
     processes.env.pop("DIGITUKI_METRICS_TOKEN", None)
-    command = [RASA, "run", "actions", "--actions", "actions", "--port", str(port)]
-    processes.start("actions", [*command, "--logging-config-file", str(config)])
+    command = action_server_command(str(port), "--logging-config-file", str(config))
+    processes.start("actions", command)
     try:
         processes.wait_for(f"http://127.0.0.1:{port}/health", timeout_s=60)
         webhook = f"http://127.0.0.1:{port}/webhook"
@@ -391,7 +392,11 @@ def test_the_action_server_serves_health_readiness_metrics_and_json_logs(
 
         def call(action: str) -> tuple[int, bytes]:
             data = {"next_action": action, "tracker": tracker, "version": rasa.__version__}
-            return fetch(webhook, data=data)
+            return fetch(
+                webhook,
+                data=data,
+                headers={"Authorization": "Bearer observability-test-action-token"},
+            )
 
         status, body = call("action_fallback")
         assert status == 200

@@ -503,15 +503,36 @@ def test_a_postback_with_an_intent_payload_gives_the_payload() -> None:
 
 
 def test_a_postback_with_another_payload_gives_its_title() -> None:
-    event = postback_event(payload="GET_STARTED", title="Aloita")
+    event = postback_event(payload="MENU_OPENING_HOURS", title="Aukioloajat")
     (message,) = read_delivery(body_of(page_delivery(event))).messages
-    assert (message.kind, message.text) == ("postback", "Aloita")
+    assert (message.kind, message.text) == ("postback", "Aukioloajat")
 
 
 def test_a_postback_without_a_title_falls_back_to_its_payload() -> None:
-    event = postback_event(payload="GET_STARTED", title=None)
+    event = postback_event(payload="MENU_OPENING_HOURS", title=None)
     (message,) = read_delivery(body_of(page_delivery(event))).messages
-    assert message.text == "GET_STARTED"
+    assert message.text == "MENU_OPENING_HOURS"
+
+
+@pytest.mark.parametrize("title", ["Aloita", "Get Started", None])
+def test_the_get_started_button_starts_with_a_greeting_whatever_its_title(
+    title: str | None,
+) -> None:
+    event = postback_event(payload="GET_STARTED", title=title)
+    (message,) = read_delivery(body_of(page_delivery(event))).messages
+    assert (message.kind, message.text) == ("postback", "/greet")
+
+
+def test_the_get_started_payload_can_be_another() -> None:
+    body = body_of(
+        page_delivery(
+            postback_event(payload="ALOITA_DIGITUKI", title="Aloita", timestamp=1),
+            postback_event(payload="GET_STARTED", title="Aloita", timestamp=2),
+        )
+    )
+    ours, other = read_delivery(body, get_started_payload="ALOITA_DIGITUKI").messages
+    assert ours.text == "/greet"
+    assert other.text == "Aloita"  # now just another button of the Page
 
 
 def test_a_postback_with_neither_payload_nor_title_is_a_problem() -> None:
@@ -521,7 +542,7 @@ def test_a_postback_with_neither_payload_nor_title_is_a_problem() -> None:
 
 
 def test_a_postback_without_mid_gets_the_same_synthetic_id_on_redelivery() -> None:
-    body = body_of(page_delivery(postback_event(payload="GET_STARTED", title="Aloita")))
+    body = body_of(page_delivery(postback_event(payload="MENU_HELP", title="Aloita")))
     first = read_delivery(body).messages[0].message_id
     again = read_delivery(body).messages[0].message_id
     assert first == again
@@ -1081,15 +1102,19 @@ def test_more_than_ten_cards_make_exactly_ten_elements() -> None:
 
 
 def test_a_demo_card_says_so_in_its_title_in_the_given_language() -> None:
-    custom = {"type": "provider_cards", "cards": [card(demo=True)], "labels": {"demo": "Demo"}}
+    custom = {
+        "type": "provider_cards",
+        "cards": [card(demo=True)],
+        "labels": {"demo": "Esimerkkitieto (demo)"},
+    }
     (element,) = elements_of(custom)
-    assert element["title"] == "Mieli ry:n kriisipuhelin (Demo)"
+    assert element["title"] == "Mieli ry:n kriisipuhelin – Esimerkkitieto (demo)"
 
 
 def test_a_demo_card_with_a_long_name_still_says_it_is_demo_data() -> None:
     name = "Helsingin kaupungin sosiaali- ja terveyspalvelujen neuvonta ja ohjaus, Kallio"
     (element,) = elements_of({"type": "provider_cards", "cards": [card(name=name, demo=True)]})
-    assert "(Demo data)" in element["title"]
+    assert element["title"].endswith(" – Demo data")
 
 
 def test_a_card_with_an_unusable_number_keeps_it_in_the_subtitle_without_a_call_button() -> None:
@@ -1107,7 +1132,7 @@ def test_missing_labels_fall_back_to_english() -> None:
     custom = {"type": "provider_cards", "cards": [card(demo=True)], "labels": {"call": "Soita"}}
     (element,) = elements_of(custom)
     assert [b["title"] for b in element["buttons"]] == ["Soita", "Web page", "Map"]
-    assert element["title"].endswith("(Demo data)")
+    assert element["title"].endswith(" – Demo data")
 
 
 def test_long_labels_are_shortened_to_button_titles() -> None:
@@ -1438,6 +1463,22 @@ def test_credentials_can_complete_secrets_missing_from_the_environment(
         "page-token-from-env",
         "secret-from-yml",
     )
+
+
+def test_the_get_started_payload_comes_from_the_environment_or_the_credentials(
+    clean_env: pytest.MonkeyPatch,
+) -> None:
+    for name, value in ENV_VALUES.items():
+        clean_env.setenv(name, value)
+    config = MessengerInput.from_credentials(None).config
+    assert config is not None and config.get_started_payload == "GET_STARTED"
+    clean_env.setenv("DIGITUKI_MESSENGER_GET_STARTED_PAYLOAD", " ALOITA ")
+    config = MessengerInput.from_credentials(None).config
+    assert config is not None and config.get_started_payload == "ALOITA"
+    config = MessengerInput.from_credentials({"get_started_payload": "START"}).config
+    assert config is not None and config.get_started_payload == "START"
+    with pytest.raises(ConfigError, match="get_started_payload"):
+        MessengerInput.from_credentials({"get_started_payload": "x" * (MAX_PAYLOAD + 1)})
 
 
 @pytest.mark.parametrize("version", ["24", "24.0", "v24", "V24.0", "v24.0.1", "latest"])

@@ -1,0 +1,118 @@
+"""Provider cards of demo records: marked as demo data exactly once, wherever they are shown.
+
+A demo record's name already ends in "(demo)" (data/providers/demo.csv), and every
+rendering adds the demo label: the widget's badge, the Messenger title, the text's
+second line. The card's name leaves the record's own suffix out, so the label is there
+once in each.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.cards import build_card, card_text, display_name
+from actions.providers import show
+from actions.services import Services, build_services
+from bot.config import DEFAULT_DATA_DIR, PROJECT_ROOT
+from bot.geo import Gazetteer
+from bot.providers.importer import read_raw_rows, validate_rows
+from bot.providers.model import Provider
+from bot.providers.repository import InMemoryProviderRepository
+from bot.providers.search import SearchResponse, SearchResult
+from connectors.messenger_messages import messages_for, plain_text_of
+
+LANGUAGES = ("fi", "sv", "en")
+
+
+@pytest.fixture(scope="module")
+def demo_providers(gazetteer: Gazetteer) -> dict[str, Provider]:
+    parsed = validate_rows(read_raw_rows(DEFAULT_DATA_DIR / "providers" / "demo.csv"), gazetteer)
+    assert parsed.ok
+    return {p.id: p for p in parsed.providers}
+
+
+@pytest.fixture(scope="module")
+def svc(gazetteer: Gazetteer, demo_providers: dict[str, Provider]) -> Services:
+    # Only the gazetteer and the labels are read: nothing else needs a database.
+    return build_services(
+        gazetteer=gazetteer,
+        providers=InMemoryProviderRepository(list(demo_providers.values())),
+        handoffs=None,
+        queue=None,
+        agents=None,
+    )
+
+
+def widget_badges() -> dict[str, str]:
+    """The widget's demo badge in each language, as web/widget.js shows it."""
+    script = (PROJECT_ROOT / "web" / "widget.js").read_text(encoding="utf-8")
+    badges = re.findall(r"^\s+demo: '([^']+)',$", script, re.MULTILINE)
+    return dict(zip(LANGUAGES, badges, strict=True))
+
+
+def result(provider: Provider) -> SearchResult:
+    return SearchResult(provider, "in_person", 2.4, None, {})
+
+
+def demo_mentions(text: str) -> int:
+    return text.lower().count("demo")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_demo_card_says_demo_once_in_the_widget_messenger_and_text(
+    demo_providers: dict[str, Provider], svc: Services, language: str
+) -> None:
+    provider = demo_providers["demo-oulu-digitupa"]
+    assert provider.name(language).endswith("(demo)")  # the record itself stays marked
+    card = build_card(result(provider), svc, language)
+    assert card["demo"] is True
+    label = svc.label("card", "demo", language)
+
+    # The widget: the card's name as its heading, then its demo badge.
+    widget = f"{card['name']}\n{widget_badges()[language]}"
+    assert demo_mentions(widget) == 1
+
+    dispatcher = CollectingDispatcher()
+    tracker = Tracker("test-user", {"language": language}, {}, [], False, None, {}, "")
+    show(dispatcher, SearchResponse({}, [result(provider)]), svc, language, tracker)
+    message: dict[str, Any] = dispatcher.messages[-1]  # after the lead-in: the cards
+
+    # Messenger: the generic template's element title.
+    (template,) = messages_for(message)
+    (element,) = template["attachment"]["payload"]["elements"]
+    assert element["title"] == f"{card['name']} – {label}"
+    assert demo_mentions(element["title"]) == 1
+
+    # The plain text (other channels, and Messenger when it refuses the template).
+    text = card_text(card, svc, language)
+    assert text.splitlines()[:2] == [card["name"], label]
+    assert demo_mentions(text) == 1
+    assert [m["text"] for m in plain_text_of(message)] == [text]
+
+
+def test_names_of_other_providers_are_kept_as_they_are() -> None:
+    assert display_name("Kirjasto (demo)", demo=False) == "Kirjasto (demo)"
+    assert display_name("Digitupa Oulu (demo)", demo=True) == "Digitupa Oulu"
+    assert display_name("Digitupa Oulu (Demo) ", demo=True) == "Digitupa Oulu"
+    assert display_name("Demokratiakahvila", demo=True) == "Demokratiakahvila"
+    assert display_name("(demo)", demo=True) == "(demo)"  # never an empty name
+
+
+def test_a_card_of_a_real_provider_has_no_demo_label(
+    demo_providers: dict[str, Provider], svc: Services
+) -> None:
+    real = dataclasses.replace(
+        demo_providers["demo-oulu-digitupa"],
+        id="oulu-digitupa",
+        source="manual",
+        name_fi="Digitupa Oulu",
+    )
+    card = build_card(result(real), svc, "fi")
+    assert card["demo"] is False
+    assert demo_mentions(card_text(card, svc, "fi")) == 0
