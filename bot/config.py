@@ -48,6 +48,8 @@ class Settings:
     """The Facebook app's secret: every webhook delivery is signed with it."""
     messenger_verify_token: str = ""
     """Our word for the platform's webhook subscription check (any long random string)."""
+    messenger_get_started_payload: str = "GET_STARTED"
+    """The payload of the Page's Get Started button: its postback greets (``/greet``)."""
     graph_api_url: str = "https://graph.facebook.com"
     graph_api_version: str = "v24.0"
     metrics_token: str = ""
@@ -137,6 +139,7 @@ _ENV: dict[str, tuple[str, Callable[[str], object]]] = {
     "DIGITUKI_MESSENGER_PAGE_TOKEN": ("messenger_page_token", str),
     "DIGITUKI_MESSENGER_APP_SECRET": ("messenger_app_secret", str),
     "DIGITUKI_MESSENGER_VERIFY_TOKEN": ("messenger_verify_token", str),
+    "DIGITUKI_MESSENGER_GET_STARTED_PAYLOAD": ("messenger_get_started_payload", str),
     "DIGITUKI_GRAPH_API_URL": ("graph_api_url", str),
     "DIGITUKI_GRAPH_API_VERSION": ("graph_api_version", _graph_version),
 }

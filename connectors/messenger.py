@@ -32,7 +32,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import os
 import re
 import time
 from collections import Counter, OrderedDict
@@ -280,15 +279,13 @@ class MessengerInput(InputChannel):
 
         credentials = credentials or {}
         settings = load_settings()
-        # Not among the shared settings (bot.config): read from the environment here.
-        get_started = os.environ.get("DIGITUKI_MESSENGER_GET_STARTED_PAYLOAD", "").strip()
         values = {
             "page_access_token": settings.messenger_page_token,
             "app_secret": settings.messenger_app_secret,
             "verify_token": settings.messenger_verify_token,
             "graph_api_url": settings.graph_api_url,
             "graph_api_version": settings.graph_api_version,
-            "get_started_payload": get_started or DEFAULT_GET_STARTED_PAYLOAD,
+            "get_started_payload": settings.messenger_get_started_payload,
         }
         values.update({k: str(v) for k, v in credentials.items() if k in values and v})
         missing = [k for k in SECRETS if not values[k]]

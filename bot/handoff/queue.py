@@ -5,6 +5,11 @@ bot) or ``closed`` (with an outcome). A request nobody takes within the
 configured time becomes ``expired``; it stays visible. Oldest first; a worker
 takes a request only in a language they speak, from a region they cover, and
 within their capacity of concurrent chats.
+
+Every method that reads or changes requests for a member of staff applies the
+access rule of :mod:`bot.handoff.access`: listings filter in SQL, and a request
+outside the viewer's scope raises :class:`~bot.handoff.access.OutOfScopeError`
+before anything is written.
 """
 
 from __future__ import annotations
@@ -16,12 +21,16 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql import Select
 
 from bot.db.models import AgentRow, HandoffRequestRow, MunicipalityRow
+from bot.handoff.access import OutOfScopeError, in_scope, scope_condition
 from bot.handoff.passwords import hash_password, verify_password
 from bot.handoff.requests import HandoffRequest, HandoffRequests, as_utc, request_from_row
 
 ROLES = ("worker", "coordinator", "admin")
+OVERSEERS = ("coordinator", "admin")
+"""Roles that may read and annotate every request in their scope, not only their own."""
 LANGUAGES = ("fi", "sv", "en")
 OUTCOMES = ("helped", "referred", "callback", "no_answer", "other")
 OPEN_STATES = ("waiting", "active")
@@ -51,7 +60,7 @@ class Agent:
     available: bool
 
     def covers(self, language: str, region_code: str | None) -> bool:
-        """Whether this worker may take a request in ``language`` from ``region_code``."""
+        """Whether a request in ``language`` from ``region_code`` is in this account's area."""
         in_region = not self.region_codes or region_code in self.region_codes
         return language in self.languages and in_region
 
@@ -71,6 +80,13 @@ def agent_from_row(row: AgentRow) -> Agent:
 
 def _now(now: dt.datetime | None) -> dt.datetime:
     return now or dt.datetime.now(dt.timezone.utc)
+
+
+def _with_region() -> Select:
+    """Requests with their municipality's region (``None`` without a known municipality)."""
+    return select(HandoffRequestRow, MunicipalityRow.region_code).outerjoin(
+        MunicipalityRow, MunicipalityRow.code == HandoffRequestRow.municipality_code
+    )
 
 
 class Agents:
@@ -212,9 +228,33 @@ class HandoffQueue:
             return int(result.rowcount or 0)
 
     def get(self, request_id: str) -> HandoffRequest | None:
+        """The request, whoever asks (for the service itself; staff use :meth:`get_for`)."""
         with self._sessions() as session:
-            row = session.get(HandoffRequestRow, request_id)
-            return request_from_row(row) if row else None
+            found = session.execute(
+                _with_region().where(HandoffRequestRow.id == request_id)
+            ).first()
+            return request_from_row(*found) if found else None
+
+    def get_for(self, viewer: Agent, request_id: str) -> HandoffRequest | None:
+        """The request if it exists; :class:`OutOfScopeError` when ``viewer`` may not see it."""
+        with self._sessions() as session:
+            found = self._in_scope_row(session, viewer, request_id)
+            return request_from_row(*found) if found else None
+
+    @staticmethod
+    def _in_scope_row(
+        session: Session, viewer: Agent, request_id: str
+    ) -> tuple[HandoffRequestRow, str | None] | None:
+        """The request's row and region (``None`` if there is none), once the rule let ``viewer`` in."""
+        found = session.execute(_with_region().where(HandoffRequestRow.id == request_id)).first()
+        if found is None:
+            return None
+        row, region = found
+        if not in_scope(
+            viewer, language=row.language, region_code=region, claimed_by=row.claimed_by
+        ):
+            raise OutOfScopeError()
+        return row, region
 
     def region_of(self, request: HandoffRequest) -> str | None:
         """The region code of the request's municipality."""
@@ -266,27 +306,29 @@ class HandoffQueue:
     def active_of(self, agent: Agent) -> list[HandoffRequest]:
         """The worker's chats now, oldest first."""
         with self._sessions() as session:
-            rows = session.scalars(
-                select(HandoffRequestRow)
+            rows = session.execute(
+                _with_region()
                 .where(
-                    HandoffRequestRow.claimed_by == agent.id, HandoffRequestRow.state == "active"
+                    HandoffRequestRow.claimed_by == agent.id,
+                    HandoffRequestRow.state == "active",
+                    scope_condition(agent),  # always true for one's own chats: one rule
                 )
                 .order_by(HandoffRequestRow.claimed_at, HandoffRequestRow.id)
-            )
-            return [request_from_row(row) for row in rows]
+            ).all()
+            return [request_from_row(row, region) for row, region in rows]
 
     def active_by_conversation(self, conversation_ids: Sequence[str]) -> dict[str, HandoffRequest]:
         """The active request of each of these conversations that has one."""
         if not conversation_ids:
             return {}
         with self._sessions() as session:
-            rows = session.scalars(
-                select(HandoffRequestRow).where(
+            rows = session.execute(
+                _with_region().where(
                     HandoffRequestRow.conversation_id.in_(list(conversation_ids)),
                     HandoffRequestRow.state == "active",
                 )
-            )
-            return {row.conversation_id: request_from_row(row) for row in rows}
+            ).all()
+            return {row.conversation_id: request_from_row(row, region) for row, region in rows}
 
     def signature(self) -> tuple[object, ...]:
         """Changes whenever a request is added or changes state (cheap to poll)."""
@@ -303,25 +345,26 @@ class HandoffQueue:
             )
 
     def set_notes(self, agent: Agent, request_id: str, notes: str) -> None:
-        """The worker's notes on a chat they have or had (coordinators: any)."""
+        """The worker's notes on a chat they have or had (coordinators: any in their scope)."""
         with self._sessions.begin() as session:
-            row = session.get(HandoffRequestRow, request_id)
-            if row is None or (
-                row.claimed_by != agent.id and agent.role not in ("coordinator", "admin")
-            ):
+            found = self._in_scope_row(session, agent, request_id)
+            if found is None or (found[0].claimed_by != agent.id and agent.role not in OVERSEERS):
                 raise QueueError("not_yours", "notes are for the worker who has the chat")
-            row.notes = notes[:4000]
+            found[0].notes = notes[:4000]
 
-    def recent(self, limit: int = 200, now: dt.datetime | None = None) -> list[HandoffRequest]:
-        """The newest requests in every state (for coordinators), newest first."""
+    def recent(
+        self, viewer: Agent, limit: int = 200, now: dt.datetime | None = None
+    ) -> list[HandoffRequest]:
+        """The newest requests in every state in ``viewer``'s scope, newest first."""
         self.expire(now)
         with self._sessions() as session:
-            rows = session.scalars(
-                select(HandoffRequestRow)
+            rows = session.execute(
+                _with_region()
+                .where(scope_condition(viewer))
                 .order_by(HandoffRequestRow.created_at.desc(), HandoffRequestRow.id)
                 .limit(limit)
-            )
-            return [request_from_row(row) for row in rows]
+            ).all()
+            return [request_from_row(row, region) for row, region in rows]
 
     def waiting(self) -> list[HandoffRequest]:
         """Every waiting request, oldest first."""
@@ -336,42 +379,37 @@ class HandoffQueue:
         self.expire(now)
         with self._sessions() as session:
             rows = session.execute(
-                select(HandoffRequestRow, MunicipalityRow.region_code)
-                .outerjoin(
-                    MunicipalityRow, MunicipalityRow.code == HandoffRequestRow.municipality_code
-                )
-                .where(HandoffRequestRow.state == "waiting")
+                _with_region()
+                .where(HandoffRequestRow.state == "waiting", scope_condition(agent))
                 .order_by(HandoffRequestRow.created_at, HandoffRequestRow.id)
             ).all()
-            return [
-                request_from_row(row) for row, region in rows if agent.covers(row.language, region)
-            ]
+            return [request_from_row(row, region) for row, region in rows]
 
     def callbacks_for(
         self, agent: Agent, days: int = 14, now: dt.datetime | None = None
     ) -> list[HandoffRequest]:
-        """Call-back requests of the last ``days`` in the worker's languages and regions, newest first."""
+        """Call-back requests of the last ``days`` in the viewer's scope, newest first."""
         since = _now(now) - dt.timedelta(days=days)
         with self._sessions() as session:
             rows = session.execute(
-                select(HandoffRequestRow, MunicipalityRow.region_code)
-                .outerjoin(
-                    MunicipalityRow, MunicipalityRow.code == HandoffRequestRow.municipality_code
+                _with_region()
+                .where(
+                    HandoffRequestRow.kind == "callback",
+                    HandoffRequestRow.created_at >= since,
+                    scope_condition(agent),
                 )
-                .where(HandoffRequestRow.kind == "callback", HandoffRequestRow.created_at >= since)
                 .order_by(HandoffRequestRow.created_at.desc(), HandoffRequestRow.id)
             ).all()
-            return [
-                request_from_row(row)
-                for row, region in rows
-                if agent.role == "admin" or agent.covers(row.language, region)
-            ]
+            return [request_from_row(row, region) for row, region in rows]
 
     def claim(
         self, agent: Agent, request_id: str | None = None, now: dt.datetime | None = None
     ) -> HandoffRequest:
         """The worker takes ``request_id`` (or the oldest they may take); one worker wins."""
         moment = _now(now)
+        if request_id is not None:
+            with self._sessions() as session:
+                self._in_scope_row(session, agent, request_id)  # 403 rather than "nothing"
         candidates = [r for r in self.waiting_for(agent, moment) if request_id in (None, r.id)]
         if not candidates:
             raise QueueError("nothing_to_claim", "no waiting request this worker may take")
@@ -389,7 +427,8 @@ class HandoffQueue:
             )
             if result.rowcount != 1:
                 raise QueueError("taken", "another worker took this request")
-            return request_from_row(session.get(HandoffRequestRow, candidates[0].id))
+            taken = session.get(HandoffRequestRow, candidates[0].id)
+            return request_from_row(taken, candidates[0].region_code)
 
     def hand_back(self, agent: Agent, request_id: str, now: dt.datetime | None = None) -> None:
         """The bot carries on the conversation."""
@@ -418,6 +457,7 @@ class HandoffQueue:
         now: dt.datetime | None,
     ) -> None:
         with self._sessions.begin() as session:
+            self._in_scope_row(session, agent, request_id)
             values: dict[str, object] = {"state": state, "ended_at": _now(now)}
             if outcome is not None:
                 values["outcome"] = outcome

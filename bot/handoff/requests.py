@@ -46,10 +46,12 @@ class HandoffRequest:
     notes: str | None = None
     contact_method: str | None = None
     contact_value: str | None = None
+    region_code: str | None = None
+    """The municipality's region; filled where the queue reads requests for staff."""
 
 
-def request_from_row(row: HandoffRequestRow) -> HandoffRequest:
-    """The request as the rest of the application sees it."""
+def request_from_row(row: HandoffRequestRow, region_code: str | None = None) -> HandoffRequest:
+    """The request as the rest of the application sees it (``region_code`` when it was read)."""
     return HandoffRequest(
         id=row.id,
         conversation_id=row.conversation_id,
@@ -69,6 +71,7 @@ def request_from_row(row: HandoffRequestRow) -> HandoffRequest:
         notes=row.notes,
         contact_method=row.contact_method,
         contact_value=row.contact_value,
+        region_code=region_code,
     )
 
 

@@ -1,4 +1,4 @@
-"""What every JSON API of the web service shares: responses, request bodies, endpoint records."""
+"""What every JSON API of the web service shares: responses, request bodies, origins, endpoints."""
 
 from __future__ import annotations
 
@@ -48,6 +48,49 @@ async def read_json(request: web.Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise bad_body("the body must be a JSON object")
     return body
+
+
+def _first(request: web.Request, header: str) -> str:
+    """The first entry of a comma-separated forwarding header (what the outer proxy saw)."""
+    return request.headers.get(header, "").split(",")[0].strip()
+
+
+def _origin(scheme: str, host: str) -> str:
+    """``scheme://host[:port]`` in lower case, without the scheme's default port."""
+    scheme, host = scheme.strip().lower(), host.strip().lower().rstrip("/")
+    default = {"http": ":80", "https": ":443"}.get(scheme)
+    if default and host.endswith(default):
+        host = host[: -len(default)]
+    return f"{scheme}://{host}"
+
+
+def own_origins(request: web.Request, trust_proxy: bool) -> set[str]:
+    """The web service's own origin as the browser sees it: the request's scheme and Host.
+
+    Behind a trusted proxy (``DIGITUKI_TRUST_PROXY``) also the scheme and host of
+    ``X-Forwarded-Proto`` and ``X-Forwarded-Host``: TLS ends at the proxy, so the page
+    is ``https://`` while the web service sees ``http``.
+    """
+    origins = {_origin(request.scheme, request.host)}
+    if trust_proxy:
+        scheme = _first(request, "X-Forwarded-Proto") or request.scheme
+        host = _first(request, "X-Forwarded-Host") or request.host
+        origins.add(_origin(scheme, host))
+    return origins
+
+
+def same_origin(request: web.Request, trust_proxy: bool) -> bool:
+    """Whether the request's ``Origin`` header, when it has one, is the web service's own.
+
+    Browsers send ``Origin`` with cross-site requests (and with every POST and
+    WebSocket), so a page of another site cannot pass for ours; a request without
+    the header comes from no browser page and passes.
+    """
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    scheme, separator, host = origin.partition("://")
+    return bool(separator and host) and _origin(scheme, host) in own_origins(request, trust_proxy)
 
 
 def object_schema(required: tuple[str, ...], **properties: dict[str, Any]) -> dict[str, Any]:

@@ -7,6 +7,13 @@ change in the queue sends each connected worker their queue and chats anew.
 Each message frame carries its event id, so a page that reconnects and reloads
 a transcript shows every message once. Waiting people whose place in the queue
 improves are told their new place through the Rasa server.
+
+What a socket receives follows the access rule of :mod:`bot.handoff.access`:
+the queue frame holds the waiting requests in the account's scope and its own
+chats (both read through the queue's scoped queries, with the account read
+anew each time, so a changed scope applies at the next frame); a message frame
+goes only to the sockets of the worker who has the chat, whom the rule always
+lets in. Nothing else is pushed.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from bot.geo import Gazetteer
 from bot.handoff import Agent, Agents, HandoffQueue
 from bot.handoff.events import ConversationEvent, ConversationEvents
 from bot.handoff.rasa_client import RasaClient, RasaUnavailableError
+from bot.web.api_common import same_origin
 from bot.web.handoff_views import message_view, request_view
 
 log = logging.getLogger(__name__)
@@ -69,13 +77,9 @@ class ConsoleHub:
 
     async def connect(self, request: web.Request, agent: Agent) -> web.StreamResponse:
         """Serves one console page's socket until it closes."""
-        origin = request.headers.get("Origin")
-        same_origin = origin is None or origin.rstrip("/") == f"{request.scheme}://{request.host}"
-        if not same_origin and not (
-            self.trust_proxy and _forwarded_origin_matches(request, origin)
-        ):
+        if not same_origin(request, self.trust_proxy):
             raise web.HTTPForbidden(
-                text='{"error": "origin", "message": "the console socket is same-origin only"}',
+                text='{"error": "bad_origin", "message": "the console socket is same-origin only"}',
                 content_type="application/json",
             )
         socket = web.WebSocketResponse(heartbeat=20, max_msg_size=4096)
@@ -196,12 +200,8 @@ class ConsoleHub:
             if told is None or place.position >= told:
                 continue  # the bot told the first place itself; only progress is news
             try:
-                await self.rasa.tell_place(request.conversation_id, place.position, place.minutes)
+                await self.rasa.tell_place(
+                    request.conversation_id, place.position, place.minutes, request.channel
+                )
             except RasaUnavailableError as error:
                 log.warning("could not tell a waiting person their place: %s", error)
-
-
-def _forwarded_origin_matches(request: web.Request, origin: str | None) -> bool:
-    """Behind a TLS proxy the page is ``https://host`` while we see ``http``."""
-    proto = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip()
-    return bool(proto and origin) and str(origin).rstrip("/") == f"{proto}://{request.host}"

@@ -2,8 +2,11 @@
 
 Every endpoint but login and the OpenAPI document needs a logged-in session
 (cookie ``digituki_session``), the right role, and for anything that changes
-state the session's CSRF token in ``X-CSRF-Token``. Database work runs in a
-worker thread. The routes and their rules are listed once, in :data:`ENDPOINTS`;
+state the session's CSRF token in ``X-CSRF-Token``. Requests are seen and changed
+only within the account's scope (:mod:`bot.handoff.access`): listings hold only
+those, and a request outside it answers 403 ``out_of_scope``. Login takes only a
+JSON body from the web service's own pages (no login CSRF). Database work runs
+in a worker thread. The routes and their rules are listed once, in :data:`ENDPOINTS`;
 the OpenAPI document is built from that list, so it cannot drift.
 """
 
@@ -17,6 +20,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.handoff import Agent, HandoffRequest, QueueError
+from bot.handoff.access import OutOfScopeError
 from bot.handoff.queue import OUTCOMES
 from bot.handoff.rasa_client import RasaUnavailableError
 from bot.handoff.sessions import csrf_matches
@@ -30,6 +34,7 @@ from bot.web.api_common import (
     json_response,
     object_schema,
     read_json,
+    same_origin,
 )
 from bot.web.handoff_views import OVERSEERS, message_view, request_view
 from bot.web.keys import (
@@ -43,6 +48,7 @@ from bot.web.keys import (
     RASA,
     SETTINGS,
 )
+from bot.web.throttle import LoginThrottled
 
 COOKIE = "digituki_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -61,11 +67,22 @@ def _view(request: web.Request, handoff: HandoffRequest) -> dict[str, Any]:
 
 
 def client_address(request: web.Request) -> str:
-    """The client's address; behind a trusted proxy, the first of ``X-Forwarded-For``."""
-    if request.app[SETTINGS].trust_proxy:
-        forwarded = request.headers.get("X-Forwarded-For", "").split(",")[0].strip()
-        if forwarded:
-            return forwarded[:64]
+    """The client's address, for the login throttle.
+
+    Without ``DIGITUKI_TRUST_PROXY`` the socket's peer. Behind trusted proxies,
+    the ``X-Forwarded-For`` entry the outermost of the ``DIGITUKI_PROXY_HOPS``
+    proxies appended: the n-th from the right. Entries left of it are whatever the
+    client wrote and are never used; with fewer entries than hops, the peer.
+    """
+    settings = request.app[SETTINGS]
+    if settings.trust_proxy:
+        entries = [
+            entry.strip()
+            for header in request.headers.getall("X-Forwarded-For", [])
+            for entry in header.split(",")
+        ]
+        if len(entries) >= settings.proxy_hops and entries[-settings.proxy_hops]:
+            return entries[-settings.proxy_hops][:64]
     return request.remote or "unknown"
 
 
@@ -81,25 +98,35 @@ def is_https(request: web.Request) -> bool:
 
 
 async def login(request: web.Request) -> web.Response:
+    """Checks the password; only a JSON body from our own origin (no login CSRF).
+
+    The attempt counts before the password is checked, so parallel guesses cannot
+    outrun the throttle, and one name's checks take turns; a right password forgets it.
+    """
+    if not same_origin(request, request.app[SETTINGS].trust_proxy):
+        return error_response(403, "bad_origin", "log in from the web service's own pages")
+    if request.content_type != "application/json":
+        return error_response(
+            415, "unsupported_media_type", "the body must be JSON (Content-Type: application/json)"
+        )
     body = await read_json(request)
     username, password = body.get("username"), body.get("password")
     if not isinstance(username, str) or not isinstance(password, str):
         return error_response(400, "bad_request", "username and password are required")
     if len(username) > 200 or len(password) > 1000:
         return error_response(401, "bad_credentials", "wrong username or password")
-    throttle, address = request.app[LOGIN_THROTTLE], client_address(request)
-    wait = throttle.retry_after(username, address)
-    if wait:
-        response = error_response(
-            429, "too_many_attempts", f"too many failed logins; try again in {wait} s"
-        )
-        response.headers["Retry-After"] = str(wait)
+    throttle = request.app[LOGIN_THROTTLE]
+    try:
+        attempt = throttle.begin(username, client_address(request))
+    except LoginThrottled as throttled:
+        response = error_response(429, "too_many_attempts", str(throttled))
+        response.headers["Retry-After"] = str(throttled.retry_after)
         return response
-    agent = await asyncio.to_thread(request.app[AGENTS].authenticate, username, password)
+    async with throttle.turn(attempt):
+        agent = await asyncio.to_thread(request.app[AGENTS].authenticate, username, password)
     if agent is None:
-        throttle.failed(username, address)
         return error_response(401, "bad_credentials", "wrong username or password")
-    throttle.succeeded(username)
+    throttle.succeeded(attempt)
     token, csrf = await asyncio.to_thread(request.app[CONSOLE_SESSIONS].open, agent)
     response = json_response({"agent": _agent_json(agent), "csrf_token": csrf})
     response.set_cookie(
@@ -167,13 +194,13 @@ async def claim(request: web.Request) -> web.Response:
 
 
 async def hand_back(request: web.Request) -> web.Response:
-    request_id = request.match_info["request_id"]
-    found = await asyncio.to_thread(request.app[QUEUE].get, request_id)
-    await asyncio.to_thread(request.app[QUEUE].hand_back, request[AGENT_KEY], request_id)
+    request_id, agent = request.match_info["request_id"], request[AGENT_KEY]
+    found = await asyncio.to_thread(request.app[QUEUE].get_for, agent, request_id)
+    await asyncio.to_thread(request.app[QUEUE].hand_back, agent, request_id)
     request.app[HUB].queue_changed()
     if found is not None and found.kind == "chat":
         try:
-            await request.app[RASA].resume(found.conversation_id)
+            await request.app[RASA].resume(found.conversation_id, found.channel)
         except RasaUnavailableError as error:
             return error_response(
                 502, "rasa_unavailable", f"handed back, but the bot did not answer: {error}"
@@ -183,8 +210,10 @@ async def hand_back(request: web.Request) -> web.Response:
 
 async def _own_active(request: web.Request) -> HandoffRequest:
     """The request of the path, if the logged-in worker has it now."""
-    found = await asyncio.to_thread(request.app[QUEUE].get, request.match_info["request_id"])
     agent = request[AGENT_KEY]
+    found = await asyncio.to_thread(
+        request.app[QUEUE].get_for, agent, request.match_info["request_id"]
+    )
     if found is None or found.state != "active" or found.claimed_by != agent.id:
         raise QueueError("not_yours", "only the worker who has the chat can write in it")
     return found
@@ -199,7 +228,7 @@ async def send_message(request: web.Request) -> web.Response:
     agent = request[AGENT_KEY]
     try:
         await request.app[RASA].send_worker_message(
-            handoff.conversation_id, text.strip(), agent.display_name
+            handoff.conversation_id, text.strip(), agent.display_name, handoff.channel
         )
     except RasaUnavailableError as error:
         return error_response(502, "rasa_unavailable", f"not delivered, try again: {error}")
@@ -208,8 +237,10 @@ async def send_message(request: web.Request) -> web.Response:
 
 async def transcript(request: web.Request) -> web.Response:
     """The conversation's messages from the stored event stream (also while Rasa restarts)."""
-    found = await asyncio.to_thread(request.app[QUEUE].get, request.match_info["request_id"])
     agent = request[AGENT_KEY]
+    found = await asyncio.to_thread(
+        request.app[QUEUE].get_for, agent, request.match_info["request_id"]
+    )
     if found is None or (found.claimed_by != agent.id and agent.role not in OVERSEERS):
         raise QueueError("not_yours", "the transcript is for the worker who has the chat")
     lines = await asyncio.to_thread(request.app[EVENTS].of_conversation, found.conversation_id)
@@ -254,7 +285,7 @@ async def close(request: web.Request) -> web.Response:
 
 
 async def all_requests(request: web.Request) -> web.Response:
-    found = await asyncio.to_thread(request.app[QUEUE].recent)
+    found = await asyncio.to_thread(request.app[QUEUE].recent, request[AGENT_KEY])
     return json_response({"requests": [_view(request, r) for r in found]})
 
 
@@ -295,7 +326,7 @@ ENDPOINTS = (
     Endpoint("POST", f"{REQUEST}/messages", send_message, "Write to the user", STAFF, True, MESSAGE_BODY),
     Endpoint("PUT", f"{REQUEST}/notes", notes, "The worker's notes on the chat", STAFF, True, NOTES_BODY),
     Endpoint("GET", f"{REQUEST}/transcript", transcript, "The conversation so far", STAFF, False),
-    Endpoint("GET", "/api/v1/handoff/requests", all_requests, "Recent requests in every state", OVERSEERS, False),
+    Endpoint("GET", "/api/v1/handoff/requests", all_requests, "Recent requests in every state in my languages and regions", OVERSEERS, False),
     Endpoint("GET", "/api/v1/console/socket", socket, "WebSocket of live updates (queue, messages of my chats)", STAFF, False),
     Endpoint("GET", "/api/v1/reports", reports_api.reports, "Need and supply in my regions: rows and totals", OVERSEERS, False, None, tuple(reports_api.QUERY)),
     Endpoint("GET", "/api/v1/providers", providers_api.list_providers, "Providers of my regions (q: words of id, name or municipality)", OVERSEERS, False, None, providers_api.LIST_QUERY),
@@ -308,7 +339,10 @@ ENDPOINTS = (
 
 
 def _guarded(endpoint: Endpoint) -> Handler:
-    """The handler behind the session, role and CSRF checks, with queue errors as 409."""
+    """The handler behind the session, role and CSRF checks.
+
+    A request outside the account's scope is a 403, other queue errors a 409.
+    """
 
     async def guarded(request: web.Request) -> web.StreamResponse:
         if endpoint.roles is not None:
@@ -326,6 +360,8 @@ def _guarded(endpoint: Endpoint) -> Handler:
             request[CSRF_KEY] = csrf
         try:
             return await endpoint.handler(request)
+        except OutOfScopeError as error:
+            return error_response(403, error.code, str(error))
         except QueueError as error:
             return error_response(409, error.code, str(error))
 
@@ -371,8 +407,17 @@ async def openapi(request: web.Request) -> web.Response:
             }
             operation["responses"]["400"] = {"description": "Bad request body"}
         if endpoint.handler is login:
-            operation["responses"]["429"] = {"description": "Too many failed attempts"}
+            operation["responses"].update(
+                {
+                    "403": {"description": "From another site's page (Origin)"},
+                    "415": {"description": "Not a JSON body"},
+                    "429": {"description": "Too many failed attempts"},
+                }
+            )
         if endpoint.path.startswith(REQUEST):
+            operation["responses"]["403"] = {
+                "description": "Wrong role or CSRF token, or outside my languages and regions"
+            }
             operation["responses"]["409"] = {"description": "Not allowed in the request's state"}
         if endpoint.handler in (claim, hand_back, send_message):
             operation["responses"]["502"] = {"description": "The Rasa server did not answer"}

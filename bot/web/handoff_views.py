@@ -9,10 +9,10 @@ from typing import Any
 
 from bot.geo import Gazetteer, UnknownPlaceError
 from bot.handoff import Agent, HandoffRequest
+from bot.handoff.access import in_scope
 from bot.handoff.events import ConversationEvent
+from bot.handoff.queue import OVERSEERS
 from bot.handoff.requests import as_utc
-
-OVERSEERS = ("coordinator", "admin")
 
 
 def request_view(
@@ -24,11 +24,19 @@ def request_view(
     """A request as the console shows it to ``viewer``.
 
     A call-back's contact is shown only to the worker who took it and to
-    coordinators; the wait is counted until the request was taken or ended.
+    coordinators and administrators whose scope the request is in (the access
+    rule of :mod:`bot.handoff.access`, on ``request.region_code`` as the queue
+    read it); the wait is counted until the request was taken or ended.
     """
     view = asdict(request)
     contact = None
-    if request.kind == "callback" and (request.claimed_by == viewer.id or viewer.role in OVERSEERS):
+    overseen = viewer.role in OVERSEERS and in_scope(
+        viewer,
+        language=request.language,
+        region_code=request.region_code,
+        claimed_by=request.claimed_by,
+    )
+    if request.kind == "callback" and (request.claimed_by == viewer.id or overseen):
         contact = {"method": request.contact_method, "value": request.contact_value}
     view.pop("contact_method")
     view.pop("contact_value")

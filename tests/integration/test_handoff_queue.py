@@ -10,6 +10,7 @@ from sqlalchemy import select
 from bot.db.engine import make_session_factory
 from bot.db.models import AgentRow, HandoffRequestRow, HeldContactRow
 from bot.handoff import Agents, HandoffQueue, HandoffRequests, QueueError
+from bot.handoff.access import OutOfScopeError
 from bot.handoff.passwords import WeakPasswordError, needs_rehash
 
 T0 = dt.datetime(2026, 11, 27, 9, 0, tzinfo=dt.timezone.utc)
@@ -118,6 +119,45 @@ def test_only_the_worker_who_has_the_chat_ends_it(parts):
         )
     with pytest.raises(QueueError):
         queue.hand_back(mine, request.id)  # already closed
+
+
+def test_out_of_scope_requests_are_refused_before_anything_is_written(parts):
+    agents, requests, queue, sessions = parts
+    # Rovaniemi is in region 19 (Lappi), Joensuu in 12 (Pohjois-Karjala).
+    callback = ask(
+        requests, sessions, "lappi-cb", 1, language="fi", municipality_code="698",
+        kind="callback", contact=("phone", "040 765 4321"),
+    )  # fmt: skip
+    chat = ask(requests, sessions, "lappi-chat", 2, language="fi", municipality_code="698")
+    lappi = agents.add("liisa", PASSWORD, region_codes=["19"])
+    karelia = agents.add("kaisa", PASSWORD, role="coordinator", region_codes=["12"])
+    admin = agents.add("aaro", PASSWORD, role="admin", languages=["fi", "sv"], region_codes=["12"])
+    now = T0 + dt.timedelta(minutes=5)
+    queue.claim(lappi, chat.id, now=now)
+    with sessions() as session:
+        before = [
+            (r.state, r.claimed_by, r.notes) for r in session.scalars(select(HandoffRequestRow))
+        ]
+    for outsider in (karelia, admin):
+        for operation, arguments in [
+            (queue.claim, (callback.id,)),
+            (queue.set_notes, (callback.id, "ylikirjoitettu")),
+            (queue.set_notes, (chat.id, "ylikirjoitettu")),
+            (queue.close, (chat.id, "helped", "suljettu")),
+            (queue.hand_back, (chat.id,)),
+            (queue.get_for, (chat.id,)),
+        ]:
+            with pytest.raises(OutOfScopeError):
+                operation(outsider, *arguments)
+        assert queue.callbacks_for(outsider, now=now) == []  # administrators included
+        assert queue.recent(outsider, now=now) == []
+    with sessions() as session:
+        after = [
+            (r.state, r.claimed_by, r.notes) for r in session.scalars(select(HandoffRequestRow))
+        ]
+    assert after == before
+    assert queue.get_for(lappi, chat.id).region_code == "19"
+    assert queue.get_for(lappi, "no-such-id") is None
 
 
 def test_abandoned_requests_expire_and_stay_visible(parts):

@@ -21,8 +21,8 @@ from rasa.shared.core.events import UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Sanic
 
-from connectors.rest import MAX_BODY_BYTES, MAX_TEXT, RestChannelError, TokenRestInput
 from connectors.rasa_server import LaunchError, rasa_arguments
+from connectors.rest import MAX_BODY_BYTES, MAX_TEXT, RestChannelError, TokenRestInput
 
 TOKEN = "rest-channel-test-token"
 WIDGET_SESSION = "0123456789abcdef0123456789abcdef"

@@ -1,16 +1,22 @@
-"""Service hours, the desk's rules, the login throttle and the event stream's mapping."""
+"""Service hours, the desk's rules, who sees which request, and the event stream's mapping.
+
+The login throttle has its own file, ``test_login_throttle.py``.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
 
+from bot.handoff import Agent, HandoffRequest
+from bot.handoff.access import in_scope
 from bot.handoff.desk import conversation_summary, seems_stuck
 from bot.handoff.events import message_from_rasa_event
 from bot.handoff.hours import ServiceHoursError, parse_service_hours
 from bot.providers.opening_hours import describe_opening_hours, parse_opening_hours
-from bot.web.throttle import LoginThrottle
+from bot.web.handoff_views import request_view
 
 HELSINKI_NOON_FRIDAY = dt.datetime(2026, 11, 27, 10, 0, tzinfo=dt.timezone.utc)
 
@@ -84,24 +90,53 @@ def test_stuck_means_three_of_five_not_helped_or_a_repeated_message():
     assert not seems_stuck(["affirm"] * 3, ["ok", "ok", "ok"])  # short replies repeat naturally
 
 
-def test_failed_logins_wait_per_name_and_per_address_then_expire():
-    now = [1000.0]
-    throttle = LoginThrottle(per_name=3, per_address=5, window_seconds=60, clock=lambda: now[0])
-    for _ in range(3):
-        assert throttle.retry_after("Wilma", "10.0.0.1") == 0
-        throttle.failed("wilma", "10.0.0.1")
-    assert throttle.retry_after("WILMA ", "10.0.0.2") == 60
-    assert throttle.retry_after("otto", "10.0.0.1") == 0
-    throttle.failed("otto", "10.0.0.1")
-    throttle.failed("kalle", "10.0.0.1")
-    assert throttle.retry_after("someone", "10.0.0.1") == 60  # the address tried five
-    now[0] += 30
-    assert throttle.retry_after("wilma", "10.0.0.3") == 30
-    now[0] += 31
-    assert throttle.retry_after("wilma", "10.0.0.1") == 0
-    throttle.failed("otto", "10.0.0.9")
-    throttle.succeeded("otto")
-    assert throttle.retry_after("otto", "10.0.0.9") == 0
+def staff(role: str, languages: tuple[str, ...] = ("fi",), regions: tuple[str, ...] = ()) -> Agent:
+    """An account of ``role`` (id 1) with these languages and regions (none: every region)."""
+    return Agent(1, role, role, role, languages, regions, 3, True)
+
+
+@pytest.mark.parametrize(
+    ("viewer", "language", "region", "allowed"),
+    [
+        (staff("coordinator", regions=("12",)), "fi", "12", True),
+        (staff("coordinator", regions=("12",)), "fi", "19", False),
+        (staff("coordinator", regions=("12",)), "sv", "12", False),
+        (staff("coordinator", regions=("12",)), "fi", None, False),  # region unknown
+        (staff("admin", ("fi", "sv"), ("12",)), "fi", "19", False),  # no bypass for admins
+        (staff("admin", ("fi", "sv")), "fi", "19", True),  # no regions: every region
+        (staff("admin", ("fi", "sv")), "en", None, False),  # but only their languages
+        (staff("worker"), "fi", None, True),
+    ],
+)  # fmt: skip
+def test_the_access_rule_is_languages_and_regions_for_every_role(viewer, language, region, allowed):
+    assert in_scope(viewer, language=language, region_code=region, claimed_by=None) is allowed
+
+
+def test_ones_own_chat_stays_in_scope_after_the_regions_change():
+    moved = staff("worker", regions=("19",))
+    assert in_scope(moved, language="fi", region_code="12", claimed_by=moved.id)
+    assert not in_scope(moved, language="fi", region_code="12", claimed_by=2)
+
+
+def test_a_contact_shows_only_to_its_worker_and_to_overseers_in_scope(gazetteer):
+    callback = HandoffRequest(
+        id="r1", conversation_id="c1", channel="widget", language="fi", topics=(),
+        municipality_code="698", reason="asked", state="waiting",
+        created_at=HELSINKI_NOON_FRIDAY, kind="callback", contact_method="phone",
+        contact_value="040 765 4321", region_code="19",
+    )  # fmt: skip
+    phone = {"method": "phone", "value": "040 765 4321"}
+    for viewer, expected in [
+        (staff("coordinator", regions=("19",)), phone),
+        (staff("admin"), phone),
+        (staff("coordinator", regions=("12",)), None),  # another region's coordinator
+        (staff("admin", regions=("12",)), None),
+        (staff("worker", regions=("19",)), None),  # not theirs
+    ]:
+        assert request_view(callback, viewer, gazetteer)["contact"] == expected, viewer
+    worker = staff("worker", regions=("19",))
+    taken = dataclasses.replace(callback, state="active", claimed_by=worker.id)
+    assert request_view(taken, worker, gazetteer)["contact"] == phone
 
 
 def test_only_what_someone_wrote_enters_the_stream():
