@@ -300,6 +300,35 @@ def _codes(value: str) -> list[str]:
     return [code.strip() for code in value.split(",") if code.strip()]
 
 
+def cmd_agents_passwd(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.handoff import Agents, QueueError
+    from bot.handoff.passwords import WeakPasswordError
+
+    engine = _require_schema(settings)
+    try:
+        agent = Agents(make_session_factory(engine)).set_password(args.username, _read_password())
+    except (QueueError, WeakPasswordError) as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        engine.dispose()
+    print(f"new password for {agent.username}; its console sessions have ended")
+    return 0
+
+
+def cmd_agents_disable(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.handoff import Agents, QueueError
+
+    engine = _require_schema(settings)
+    try:
+        agent = Agents(make_session_factory(engine)).disable(args.username)
+    except QueueError as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        engine.dispose()
+    print(f"{agent.username} can no longer log in; its console sessions have ended")
+    return 0
+
+
 def cmd_agents_add(args: argparse.Namespace, settings: Settings) -> int:
     from bot.handoff import Agents, QueueError
     from bot.handoff.passwords import WeakPasswordError
@@ -520,6 +549,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add.add_argument("--capacity", type=int, default=3, help="concurrent chats (default 3)")
     add.set_defaults(handler=cmd_agents_add)
+    passwd = agent_commands.add_parser(
+        "passwd",
+        help="set a new password (from standard input); the account's sessions end",
+    )
+    passwd.add_argument("username")
+    passwd.set_defaults(handler=cmd_agents_passwd)
+    disable = agent_commands.add_parser(
+        "disable", help="stop an account from logging in (its history stays); sessions end"
+    )
+    disable.add_argument("username")
+    disable.set_defaults(handler=cmd_agents_disable)
 
     report = groups.add_parser(
         "report",

@@ -19,11 +19,11 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql import Select
 
-from bot.db.models import AgentRow, HandoffRequestRow, MunicipalityRow
+from bot.db.models import AgentRow, AgentSessionRow, HandoffRequestRow, MunicipalityRow
 from bot.handoff.access import OutOfScopeError, in_scope, scope_condition
 from bot.handoff.passwords import hash_password, verify_password
 from bot.handoff.requests import HandoffRequest, HandoffRequests, as_utc, request_from_row
@@ -139,6 +139,27 @@ class Agents:
                 created_at=_now(None),
             )
             session.add(row)
+            session.flush()
+            return agent_from_row(row)
+
+    def set_password(self, username: str, password: str) -> Agent:
+        """A new password for ``username``; every console session of the account ends."""
+        return self._change(username, password_hash=hash_password(password))
+
+    def disable(self, username: str) -> Agent:
+        """The account can no longer log in; its sessions end and it stops taking chats."""
+        return self._change(username, active=False, available=False)
+
+    def _change(self, username: str, **values: object) -> Agent:
+        with self._sessions.begin() as session:
+            row = session.scalars(
+                select(AgentRow).where(AgentRow.username == username.strip().lower())
+            ).first()
+            if row is None:
+                raise QueueError("unknown_agent", f"no account {username.strip().lower()!r}")
+            for name, value in values.items():
+                setattr(row, name, value)
+            session.execute(delete(AgentSessionRow).where(AgentSessionRow.agent_id == row.id))
             session.flush()
             return agent_from_row(row)
 

@@ -12,6 +12,7 @@ from bot.db.models import AgentRow, HandoffRequestRow, HeldContactRow
 from bot.handoff import Agents, HandoffQueue, HandoffRequests, QueueError
 from bot.handoff.access import OutOfScopeError
 from bot.handoff.passwords import WeakPasswordError, needs_rehash
+from bot.handoff.sessions import ConsoleSessions
 
 T0 = dt.datetime(2026, 11, 27, 9, 0, tzinfo=dt.timezone.utc)
 PASSWORD = "kirjasto-2026-syksy"
@@ -190,6 +191,33 @@ def test_the_cli_adds_an_account_with_the_password_from_standard_input(database,
     monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
     status, _, err = cli(database.url, "agents", "add", "matti", "--regions", "Atlantis")
     assert status == 1 and "Atlantis" in err
+
+
+def test_a_new_password_or_a_disabled_account_ends_its_console_sessions(database, cli, monkeypatch):
+    import io
+
+    sessions = make_session_factory(database.engine)
+    agents = Agents(sessions)
+    agent = agents.add("liisa", PASSWORD)
+    logins = ConsoleSessions(sessions, dt.timedelta(hours=1))
+    token, _ = logins.open(agent)
+    new_password = "uusi-salasana-2027"
+    monkeypatch.setattr("sys.stdin", io.StringIO(new_password + "\n"))
+    status, out, err = cli(database.url, "agents", "passwd", "Liisa")
+    assert status == 0 and "sessions have ended" in out, err
+    assert logins.find(token) is None
+    assert agents.authenticate("liisa", PASSWORD) is None
+    assert agents.authenticate("liisa", new_password) is not None
+
+    token, _ = logins.open(agent)
+    status, _, err = cli(database.url, "agents", "disable", "liisa")
+    assert status == 0, err
+    assert logins.find(token) is None
+    assert agents.authenticate("liisa", new_password) is None
+    status, _, err = cli(database.url, "agents", "disable", "nobody")
+    assert status == 1 and "nobody" in err
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    assert cli(database.url, "agents", "passwd", "liisa")[0] == 1
 
 
 def test_a_held_contact_is_taken_once_and_a_stale_one_is_dropped(parts):
