@@ -15,15 +15,26 @@ check that both decide alike.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import Protocol
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.db.models import HandoffRequestRow, MunicipalityRow
 
-if TYPE_CHECKING:
-    from bot.handoff.queue import Agent
+
+class Viewer(Protocol):
+    """What the rule reads of a member of staff (:class:`bot.handoff.queue.Agent`)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def languages(self) -> Sequence[str]: ...
+
+    @property
+    def region_codes(self) -> Sequence[str]: ...
 
 
 class OutOfScopeError(Exception):
@@ -36,7 +47,7 @@ class OutOfScopeError(Exception):
 
 
 def in_scope(
-    viewer: Agent, *, language: str, region_code: str | None, claimed_by: int | None
+    viewer: Viewer, *, language: str, region_code: str | None, claimed_by: int | None
 ) -> bool:
     """Whether ``viewer`` may see and change a request with these properties."""
     if claimed_by is not None and claimed_by == viewer.id:
@@ -45,7 +56,7 @@ def in_scope(
     return language in viewer.languages and in_region
 
 
-def scope_condition(viewer: Agent) -> ColumnElement:
+def scope_condition(viewer: Viewer) -> ColumnElement:
     """:func:`in_scope` as a condition on ``handoff_requests`` rows (no join needed)."""
     conditions = [HandoffRequestRow.language.in_(list(viewer.languages))]
     if viewer.region_codes:
