@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -19,9 +20,12 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
+from bench.stack import Processes, free_port
 from bot.db.engine import make_engine, make_session_factory
+from bot.db.migrate import load_gazetteer, upgrade_schema
 from bot.db.models import HandoffRequestRow
 from bot.handoff import Agents, HandoffRequest, HandoffRequests
+from bot.web.throttle import PER_ADDRESS
 
 pytestmark = pytest.mark.e2e
 
@@ -158,3 +162,46 @@ async def test_login_from_another_site_or_not_in_json_is_refused(stack, scene):
             headers={"Content-Type": "application/json", "Origin": web},
         )
         assert own.status == 200 and "digituki_session" in own.cookies
+
+
+@pytest.fixture
+def proxied_web(gazetteer: Any, tmp_path: Any) -> Iterator[str]:
+    """A web service process of its own, configured as behind one TLS proxy."""
+    database_url = f"sqlite:///{tmp_path / 'proxied.db'}"
+    engine = make_engine(database_url)
+    upgrade_schema(engine)
+    load_gazetteer(engine, gazetteer)
+    engine.dispose()
+    port = free_port()
+    processes = Processes(tmp_path)
+    processes.env.update(
+        DIGITUKI_DATABASE_URL=database_url,
+        DIGITUKI_WEB_PORT=str(port),
+        DIGITUKI_TRUST_PROXY="true",
+        DIGITUKI_PROXY_HOPS="1",
+    )
+    processes.start("web", [sys.executable, "-m", "bot.web"])
+    try:
+        processes.wait_for(f"http://127.0.0.1:{port}/health", 60)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        processes.stop()
+
+
+async def test_a_spoofed_forwarded_address_does_not_move_the_limit(proxied_web):
+    """The client writes any first X-Forwarded-For entry; our proxy appends the real one."""
+    real, other = "198.51.100.7", "198.51.100.8"
+    async with aiohttp.ClientSession() as http:
+
+        async def guess(n: int, client: str) -> int:
+            response = await http.post(
+                f"{proxied_web}/api/v1/auth/login",
+                json={"username": f"nimi{n // 5}-{uuid.uuid4().hex[:6]}", "password": "väärä"},
+                headers={"X-Forwarded-For": f"10.{n % 250}.{n // 250}.1, {client}"},
+            )
+            return response.status
+
+        statuses = Counter([await guess(n, real) for n in range(PER_ADDRESS)])
+        assert statuses == Counter({401: PER_ADDRESS})
+        assert await guess(PER_ADDRESS, real) == 429  # a new first entry does not help
+        assert await guess(PER_ADDRESS + 1, other) == 401  # another real client is not locked out
