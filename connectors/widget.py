@@ -31,6 +31,7 @@ from sanic.response import HTTPResponse
 from websockets.exceptions import ConnectionClosed
 
 from bot.observability import MESSAGE_ERRORS, MESSAGE_SECONDS, MESSAGES
+from bot.web.forwarded import forwarded_client
 from connectors.widget_outbox import (
     DONE,
     RETAKEN,
@@ -202,14 +203,9 @@ class TrustedProxies:
 
     def client_address(self, peer: str, forwarded_for: list[str]) -> str:
         """The client's address (as counted, see :func:`address_key`)."""
-        if self.hops:
-            entries = [e.strip() for header in forwarded_for for e in header.split(",")]
-            entries = [e for e in entries if e]
-            if len(entries) >= self.hops:
-                key = address_key(entries[-self.hops])
-                if key is not None:
-                    return key
-        return address_key(peer) or peer or "unknown"
+        entry = forwarded_client(forwarded_for, self.hops)
+        key = address_key(entry) if entry is not None else None
+        return key or address_key(peer) or peer or "unknown"
 
 
 @dataclass

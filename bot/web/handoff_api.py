@@ -36,6 +36,7 @@ from bot.web.api_common import (
     read_json,
     same_origin,
 )
+from bot.web.forwarded import forwarded_client
 from bot.web.handoff_views import OVERSEERS, message_view, request_view
 from bot.web.keys import (
     AGENTS,
@@ -75,15 +76,9 @@ def client_address(request: web.Request) -> str:
     client wrote and are never used; with fewer entries than hops, the peer.
     """
     settings = request.app[SETTINGS]
-    if settings.trust_proxy:
-        entries = [
-            entry.strip()
-            for header in request.headers.getall("X-Forwarded-For", [])
-            for entry in header.split(",")
-        ]
-        if len(entries) >= settings.proxy_hops and entries[-settings.proxy_hops]:
-            return entries[-settings.proxy_hops][:64]
-    return request.remote or "unknown"
+    hops = settings.proxy_hops if settings.trust_proxy else 0
+    client = forwarded_client(request.headers.getall("X-Forwarded-For", []), hops)
+    return (client or request.remote or "unknown")[:64]
 
 
 def is_https(request: web.Request) -> bool:
