@@ -172,6 +172,9 @@ def production_services(settings: Settings, model: Path, layout: ProductionLayou
                     # address it saw to X-Forwarded-For: one hop more than the web service has.
                     "DIGITUKI_TRUST_PROXY": "true",
                     "DIGITUKI_PROXY_HOPS": str(replica_hops),
+                    # Rasa's queue of new connections (Sanic's backlog, 100 by default):
+                    # a burst of widgets reconnecting to a saturated replica overflowed it.
+                    "SANIC_BACKLOG": os.environ.get("SANIC_BACKLOG", "1024"),
                 },
             )
         )

@@ -36,6 +36,8 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Errors that mean the request never reached the upstream. Our client timeout sets no
 # socket read timeout, so a ServerTimeoutError can only be the connect timeout.
 _NOT_SENT = (aiohttp.ClientConnectorError, aiohttp.ServerTimeoutError)
+BUSY_CONNECT_ATTEMPTS = 3
+"""Connects per request to a replica too busy to take them, when no other is left."""
 
 
 def error_response(
@@ -115,6 +117,7 @@ class PoolProxy:
             request.headers, remote=request.remote, scheme=request.scheme, host=request.host
         )
         tried: list[Upstream] = []
+        attempts: dict[str, int] = {}
         failed_after_sending = False
         while (upstream := self.group.pick(exclude=tried)) is not None:
             if tried:
@@ -131,6 +134,8 @@ class PoolProxy:
                 )
             except _NOT_SENT as error:
                 self._failed(upstream, "connect", error)
+                if self._wait_for_busy(upstream, error, tried, attempts):
+                    tried.remove(upstream)
                 continue
             except asyncio.TimeoutError as error:
                 self._failed(upstream, "timeout", error, request.method)
@@ -169,6 +174,26 @@ class PoolProxy:
             await response.write_eof()
             return response
 
+    def _wait_for_busy(
+        self,
+        upstream: Upstream,
+        error: BaseException,
+        tried: list[Upstream],
+        attempts: dict[str, int],
+    ) -> bool:
+        """After a connect timeout: whether to try ``upstream`` again, as no other is left.
+
+        A saturated replica is slow to take a connection, not gone: waiting for it a while
+        longer beats refusing the person with a 503. At most :data:`BUSY_CONNECT_ATTEMPTS`
+        connects per upstream and request (each bounded by the connect timeout).
+        """
+        if not isinstance(error, aiohttp.ServerTimeoutError):
+            return False
+        attempts[upstream.base] = attempts.get(upstream.base, 0) + 1
+        if attempts[upstream.base] >= BUSY_CONNECT_ATTEMPTS:
+            return False
+        return not self.group.usable(exclude=tried)
+
     def _failed(
         self, upstream: Upstream, kind: str, error: BaseException, method: str = ""
     ) -> None:
@@ -181,7 +206,10 @@ class PoolProxy:
         self._metrics.upstream_failures.labels(self.group.name, upstream.base, kind).inc()
         reason = f"{kind}: {type(error).__name__}"
         if kind in ("connect", "reset") and isinstance(error, aiohttp.ClientConnectionError):
-            self.group.mark(upstream, False, reason)
+            # A connect that timed out reached a replica whose queue of new connections is
+            # full (it is saturated): busy, not gone. Refused or reset: down at once.
+            busy = isinstance(error, aiohttp.ServerTimeoutError)
+            self.group.mark(upstream, False, reason, busy=busy)
         if method:
             log.warning(
                 "pool %s: %s request failed at upstream %s (%s)",
@@ -208,6 +236,7 @@ class PoolProxy:
             if p.strip()
         ]
         tried: list[Upstream] = []
+        attempts: dict[str, int] = {}
         while (upstream := self.group.pick(exclude=tried)) is not None:
             if tried:
                 self._metrics.retries.labels(self.group.name).inc()
@@ -239,6 +268,8 @@ class PoolProxy:
                 return error_response(502, "the upstream's WebSocket handshake was invalid")
             except _NOT_SENT as error:
                 self._failed(upstream, "connect", error)
+                if self._wait_for_busy(upstream, error, tried, attempts):
+                    tried.remove(upstream)
                 continue
             except asyncio.TimeoutError as error:
                 self._failed(upstream, "timeout", error, "WebSocket")

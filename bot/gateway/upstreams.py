@@ -75,6 +75,10 @@ class UpstreamGroup:
     def busy(self) -> list[Upstream]:
         return [u for u in self.upstreams if not u.healthy and u.busy]
 
+    def usable(self, exclude: Collection[Upstream] = ()) -> bool:
+        """Whether :meth:`pick` would find an upstream outside ``exclude`` (it picks nothing)."""
+        return any((u.healthy or u.busy) and u not in exclude for u in self.upstreams)
+
     def pick(self, exclude: Collection[Upstream] = ()) -> Upstream | None:
         """The next healthy upstream in turn, skipping ``exclude``; when none is left, the
         next busy one; None when there is neither."""

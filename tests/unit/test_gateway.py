@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import aiohttp
 import pytest
+from aiohttp.client_reqrep import ConnectionKey
 from multidict import CIMultiDict
 from yarl import URL
 
@@ -10,6 +12,7 @@ from bot.gateway import Address, ConfigError, GatewayMetrics, GatewaySettings, P
 from bot.gateway.cli import parse_settings
 from bot.gateway.headers import client_response_headers, upstream_request_headers
 from bot.gateway.metrics import method_label, status_class
+from bot.gateway.proxy import BUSY_CONNECT_ATTEMPTS, PoolProxy
 from bot.gateway.upstreams import Upstream, UpstreamGroup
 
 
@@ -259,3 +262,41 @@ def test_labels_are_bounded() -> None:
         "OTHER",
         "OTHER",
     )
+
+
+# --- a saturated replica ------------------------------------------------------------
+
+
+def proxy_of(group: UpstreamGroup) -> PoolProxy:
+    settings, _ = parse_settings(["--pool", "rasa=127.0.0.1:5005", "http://127.0.0.1:5101"])
+    return PoolProxy(group, settings, group._metrics, http=None, websockets=None)  # type: ignore[arg-type]
+
+
+def test_a_connect_that_times_out_leaves_the_replica_busy_and_a_refused_one_down() -> None:
+    group = group_of(1)
+    (replica,) = group.upstreams
+    proxy = proxy_of(group)
+    proxy._failed(replica, "connect", aiohttp.ServerTimeoutError("connect timeout"))
+    assert (replica.healthy, replica.busy) == (False, True)
+    assert group.pick() is replica  # still gets requests rather than a 503
+    refused = aiohttp.ClientConnectorError(
+        ConnectionKey("127.0.0.1", 5101, False, True, None, None, None),
+        ConnectionRefusedError(111, "refused"),
+    )
+    proxy._failed(replica, "connect", refused)
+    assert (replica.healthy, replica.busy) == (False, False) and group.pick() is None
+
+
+def test_a_busy_replica_is_tried_again_only_when_no_other_is_left_and_a_few_times() -> None:
+    group = group_of(2)
+    one, two = group.upstreams
+    proxy = proxy_of(group)
+    timeout = aiohttp.ServerTimeoutError("connect timeout")
+    attempts: dict[str, int] = {}
+    assert not proxy._wait_for_busy(one, timeout, [one], attempts)  # the other one is there
+    group.mark(two, False, "refused")
+    attempts = {}
+    tries = [proxy._wait_for_busy(one, timeout, [one], attempts) for _ in range(4)]
+    assert tries == [True, True, False, False]  # BUSY_CONNECT_ATTEMPTS connects in all
+    assert BUSY_CONNECT_ATTEMPTS == 3
+    assert not proxy._wait_for_busy(one, ConnectionRefusedError(), [one], {})
