@@ -15,7 +15,7 @@ PYTHON_310 := $(shell \
     [ -n "$$c" ] && "$$c" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' >/dev/null 2>&1 && { echo "$$c"; break; }; \
   done)
 
-.PHONY: help install db demo run run-prod train validate evaluate chat test test-unit test-integration test-e2e browser-tools lint format bench clean
+.PHONY: help install db demo run run-prod train validate evaluate chat test test-unit test-integration test-e2e browser-tools lint format bench image clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[1m%-18s\033[0m %s\n", $$1, $$2}'
@@ -91,6 +91,11 @@ bench: $(STAMP) ## print figures: search latency, training, NLU, conversation lo
 	$(BIN)/python -m bench.conversations
 	$(BIN)/python -m bench.handoff
 	$(BIN)/python -m bench.replicas
+
+CONTAINER ?= $(shell command -v podman >/dev/null 2>&1 && echo podman || echo docker)
+image: ## build the container image (podman or docker; the model of ./models is reused when current)
+	$(CONTAINER) build -f Containerfile -t digituki:latest \
+	  --build-arg MODEL_FINGERPRINT=$$($(BIN)/python -c 'from bot.training import fingerprint; print(fingerprint())' 2>/dev/null || echo unknown) .
 
 clean: ## remove caches and the local SQLite database (keeps .venv)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache digituki.db digituki.db-wal digituki.db-shm
