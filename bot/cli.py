@@ -6,8 +6,9 @@ import argparse
 import datetime as dt
 import json
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
@@ -300,31 +301,29 @@ def _codes(value: str) -> list[str]:
     return [code.strip() for code in value.split(",") if code.strip()]
 
 
-def cmd_agents_passwd(args: argparse.Namespace, settings: Settings) -> int:
+def _change_agent(settings: Settings, change: Callable[[Any], Any]) -> Any:
+    """Runs ``change(agents)`` on the console accounts; its errors become CLI errors."""
     from bot.handoff import Agents, QueueError
     from bot.handoff.passwords import WeakPasswordError
 
     engine = _require_schema(settings)
     try:
-        agent = Agents(make_session_factory(engine)).set_password(args.username, _read_password())
+        return change(Agents(make_session_factory(engine)))
     except (QueueError, WeakPasswordError) as exc:
         raise CliError(str(exc)) from None
     finally:
         engine.dispose()
+
+
+def cmd_agents_passwd(args: argparse.Namespace, settings: Settings) -> int:
+    password = _read_password()
+    agent = _change_agent(settings, lambda agents: agents.set_password(args.username, password))
     print(f"new password for {agent.username}; its console sessions have ended")
     return 0
 
 
 def cmd_agents_disable(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.handoff import Agents, QueueError
-
-    engine = _require_schema(settings)
-    try:
-        agent = Agents(make_session_factory(engine)).disable(args.username)
-    except QueueError as exc:
-        raise CliError(str(exc)) from None
-    finally:
-        engine.dispose()
+    agent = _change_agent(settings, lambda agents: agents.disable(args.username))
     print(f"{agent.username} can no longer log in; its console sessions have ended")
     return 0
 
