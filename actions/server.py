@@ -103,7 +103,7 @@ MAX_JSON_BYTES = 8 * 1024 * 1024
 """The largest action call a compressed body may inflate to."""
 
 OPEN_ROUTES = frozenset({("GET", "/health")})
-"""What may be asked without the token: the probes of the launcher and the gateway."""
+"""What may be asked without the token: the probes of the launcher and of HAProxy."""
 WEBHOOK = "/webhook"
 _WBITS = {"deflate": zlib.MAX_WBITS, "gzip": 16 + zlib.MAX_WBITS}
 """zlib's window bits per ``Content-Encoding``: ``deflate`` is the zlib format

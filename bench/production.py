@@ -65,11 +65,11 @@ class ProductionStack:
 
     @property
     def widget_url(self) -> str:
-        """The widget's WebSocket, through the gateway."""
+        """The widget's WebSocket, through HAProxy."""
         return f"{self.rasa_url}/webhooks/widget/websocket"
 
     def replica_url(self, number: int) -> str:
-        """A Rasa replica's own address (1-based), bypassing the gateway."""
+        """A Rasa replica's own address (1-based), bypassing HAProxy."""
         return f"http://{self.layout.host}:{self.layout.rasa_replicas[number - 1]}"
 
     def service(self, name: str) -> Service:

@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> None:
     p95 = percentile(two.latencies(), 95) / max(percentile(one.latencies(), 95), 1e-9)
     print(
         f"  two replicas / one: throughput x{ratio:.2f}, p95 latency x{p95:.2f} "
-        f"(2 cores here: the replicas, action servers, gateway and load share them)"
+        f"(2 cores here: the replicas, action servers, HAProxy and load share them)"
     )
 
 

@@ -1,6 +1,6 @@
 """Log lines of every process: one JSON object a line (or plain text), nothing personal in them.
 
-Our own processes (web service, events worker, gateway) call :func:`configure_logging`.
+Our own processes (web service, events worker) call :func:`configure_logging`.
 Rasa and its action server configure logging themselves when started with ``rasa run``;
 they apply a ``logging.config.dictConfig`` file given with ``--logging-config-file``,
 which :func:`write_logging_config` writes. What each of them does, in order:

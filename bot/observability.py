@@ -171,7 +171,7 @@ def redis_check(url: str) -> Check:
 
 
 def tcp_check(host: str, port: int, timeout_s: float = 1.0) -> Check:
-    """Something accepts connections at ``host:port`` (RabbitMQ, a gateway)."""
+    """Something accepts connections at ``host:port`` (RabbitMQ, HAProxy)."""
 
     def check() -> bool:
         with socket.create_connection((host, port), timeout=timeout_s):
@@ -295,8 +295,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.end_headers()
+            self.wfile.write(body)
+        except (ConnectionResetError, BrokenPipeError):
+            # HAProxy's health checks hang up as soon as they have read the status.
+            self.close_connection = True
 
     def log_message(self, format: str, *args: Any) -> None:
         # Probes come every few seconds: not worth a line each (the default prints to stderr).

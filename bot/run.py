@@ -3,8 +3,9 @@
 The embedded profile (``make run``) is one Rasa server, one action server and the
 web service on SQLite. The production profile (``--profile production``, ``make
 run-prod``) is PostgreSQL, Redis and RabbitMQ, with several Rasa replicas and action
-servers behind the gateway, the events worker and the web service
-(:func:`production_services`). The processes run as children; Ctrl-C (or one of
+servers behind HAProxy (``deploy/haproxy/haproxy.cfg``), the events worker and the web
+service (:func:`production_services`). Deployments run the same processes as containers
+(``deploy/compose.yaml``, ``deploy/kubernetes/``): nothing there uses this starter. The processes run as children; Ctrl-C (or one of
 them stopping) stops them all.
 """
 
@@ -25,6 +26,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bot.config import PROJECT_ROOT, ConfigError, Settings, load_settings
+from bot.haproxy import (
+    Upstream,
+    haproxy_command,
+    haproxy_env,
+    haproxy_executable,
+    write_local_config,
+)
 from bot.training import ensure_model
 
 READY_TIMEOUT_S = 240.0
@@ -46,11 +54,11 @@ class ProductionLayout:
     """Ports of the production profile's processes (all on ``host``)."""
 
     rasa_port: int = 5005
-    """The gateway's entry for the Rasa replicas: widget, Messenger, REST, HTTP API."""
+    """HAProxy's entry for the Rasa replicas: widget, Messenger, REST, HTTP API."""
     action_port: int = 5055
-    """The gateway's entry for the action servers (the Rasa replicas call it)."""
-    admin_port: int = 9100
-    """The gateway's own /health, /ready and /metrics."""
+    """HAProxy's entry for the action servers (the Rasa replicas call it)."""
+    admin_port: int = 8404
+    """HAProxy's own /health, /ready and /metrics."""
     rasa_replicas: tuple[int, ...] = (5101, 5102)
     action_replicas: tuple[int, ...] = (5151, 5152)
     side_ports: tuple[int, ...] = (9101, 9102, 9103, 9104, 9105)
@@ -130,14 +138,14 @@ LOCK_LIFETIME_S = 30
 def production_services(settings: Settings, model: Path, layout: ProductionLayout) -> list[Service]:
     """The processes of the production profile, in starting order.
 
-    Action servers and Rasa replicas on their own ports, the gateway in front of
-    each group (the one entry point), the events worker (RabbitMQ to the database)
-    and the web service, which reaches the Rasa replicas through the gateway.
+    Action servers and Rasa replicas on their own ports, HAProxy in front of each
+    group (the one entry point), the events worker (RabbitMQ to the database) and the
+    web service, which reaches the Rasa replicas through HAProxy.
     """
     if len(layout.side_ports) < len(layout.rasa_replicas) + len(layout.action_replicas) + 1:
         raise ConfigError("the production layout needs a side port per replica and the worker")
     host = layout.host
-    gateway = f"http://{host}:{layout.rasa_port}"
+    entry = f"http://{host}:{layout.rasa_port}"
     actions_entry = f"http://{host}:{layout.action_port}/webhook"
     side = iter(layout.side_ports)
     replica_hops = 1 + (settings.proxy_hops if settings.trust_proxy else 0)
@@ -168,7 +176,7 @@ def production_services(settings: Settings, model: Path, layout: ProductionLayou
                     "DIGITUKI_METRICS_PORT": str(metrics),
                     "DIGITUKI_ACTION_SERVER_URL": actions_entry,
                     "TICKET_LOCK_LIFETIME": str(LOCK_LIFETIME_S),
-                    # Every widget reaches a replica through the gateway, which appends the
+                    # Every widget reaches a replica through HAProxy, which appends the
                     # address it saw to X-Forwarded-For: one hop more than the web service has.
                     "DIGITUKI_TRUST_PROXY": "true",
                     "DIGITUKI_PROXY_HOPS": str(replica_hops),
@@ -180,10 +188,14 @@ def production_services(settings: Settings, model: Path, layout: ProductionLayou
         )
     found.append(
         Service(
-            "gateway",
-            gateway_command(layout),
+            "haproxy",
+            haproxy_command(_haproxy_config(layout)),
             f"http://{host}:{layout.admin_port}/ready",
-            {"DIGITUKI_SERVICE_NAME": "gateway"},
+            haproxy_env(
+                f"{host}:{layout.rasa_port}",
+                f"{host}:{layout.action_port}",
+                f"{host}:{layout.admin_port}",
+            ),
         )
     )
     metrics = next(side)
@@ -200,7 +212,7 @@ def production_services(settings: Settings, model: Path, layout: ProductionLayou
             "web service",
             [sys.executable, "-m", "bot.web"],
             f"http://{settings.web_host}:{settings.web_port}/ready",
-            {"DIGITUKI_SERVICE_NAME": "web", "DIGITUKI_RASA_URL": gateway},
+            {"DIGITUKI_SERVICE_NAME": "web", "DIGITUKI_RASA_URL": entry},
         )
     )
     return found
@@ -214,18 +226,27 @@ def _logging_config(service: str, level: str, fmt: str) -> Path:
     return write_logging_config(path, service, level, fmt)
 
 
-def gateway_command(layout: ProductionLayout) -> list[str]:
-    """``python -m bot.gateway`` with one pool for the Rasa replicas, one for the action servers."""
+def _haproxy_config(layout: ProductionLayout) -> Path:
+    """The shared HAProxy configuration with this layout's replicas (:mod:`bot.haproxy`).
+
+    A Rasa replica is checked on its side port's ``/ready`` (the model is loaded), an
+    action server on its own ``/health``.
+    """
     host = layout.host
-    rasa = ",".join(f"http://{host}:{p}" for p in layout.rasa_replicas)
-    actions = ",".join(f"http://{host}:{p}" for p in layout.action_replicas)
-    return [
-        sys.executable, "-m", "bot.gateway",
-        "--pool", f"rasa={host}:{layout.rasa_port}", rasa,
-        "--pool", f"actions={host}:{layout.action_port}", actions,
-        "--health-path", "actions=/health",
-        "--admin", f"{host}:{layout.admin_port}",
-    ]  # fmt: skip
+    actions = [
+        Upstream(f"actions-{n}", f"{host}:{port}")
+        for n, port in enumerate(layout.action_replicas, 1)
+    ]
+    # The side ports go to the action servers first, then to the Rasa replicas.
+    rasa_side = layout.side_ports[len(layout.action_replicas) :]
+    rasa = [
+        Upstream(f"rasa-{n}", f"{host}:{port}", check_port=metrics)
+        for n, (port, metrics) in enumerate(
+            zip(layout.rasa_replicas, rasa_side[: len(layout.rasa_replicas)], strict=True), 1
+        )
+    ]
+    path = Path(tempfile.gettempdir()) / f"digituki-haproxy-{layout.rasa_port}.cfg"
+    return write_local_config(path, {"rasa": rasa, "actions": actions})
 
 
 SHARED_SECRETS = ("DIGITUKI_RASA_TOKEN", "DIGITUKI_ACTION_TOKEN", "DIGITUKI_METRICS_TOKEN")
@@ -259,6 +280,10 @@ def check_production(settings: Settings) -> None:
         problems.append(
             "DIGITUKI_RABBITMQ_URL is not set (e.g. amqp://guest:guest@127.0.0.1:5672/)"
         )
+    try:
+        haproxy_executable()
+    except ConfigError as error:
+        problems.append(str(error))
     if problems:
         raise ConfigError("the production profile: " + "; ".join(problems))
 
@@ -329,10 +354,14 @@ def main(argv: list[str] | None = None) -> int:
     # endpoints.production.yml names them; the events worker has the same defaults.
     env.setdefault("DIGITUKI_EVENTS_QUEUE", "digituki_events")
     env.setdefault("DIGITUKI_EVENTS_EXCHANGE", "digituki-events")
-    if args.profile == "production":
-        running = production_services(settings, model, layout)
-    else:
-        running = services(settings, model)
+    try:
+        if args.profile == "production":
+            running = production_services(settings, model, layout)
+        else:
+            running = services(settings, model)
+    except ConfigError as error:
+        print(f"digituki: {error}", file=sys.stderr)
+        return 2
     stopping = False
 
     def stop(*_: object) -> None:

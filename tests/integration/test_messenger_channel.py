@@ -274,7 +274,7 @@ async def test_a_replayed_delivery_is_processed_once(server: Server) -> None:
 
 
 async def test_a_redelivery_to_another_replica_is_processed_once(redis_url: str) -> None:
-    """Two replicas behind the gateway: the platform sends a delivery again (it got no 200
+    """Two replicas behind HAProxy: the platform sends a delivery again (it got no 200
     in time) and it lands on the other replica."""
     import uuid
 

@@ -273,7 +273,7 @@ def test_tcp_check(side_server: Callable[..., SideServer]) -> None:
     listening = side_server({})
     server = side_server(
         {
-            "gateway": tcp_check("127.0.0.1", listening.port),
+            "proxy": tcp_check("127.0.0.1", listening.port),
             "broker": tcp_check("127.0.0.1", free_port()),
         }
     )

@@ -180,7 +180,7 @@ async def test_the_eleventh_new_conversation_from_one_address_is_refused_another
     ("hops", "chain"),
     [
         (1, "{spoofed}, 203.0.113.7"),  # the last entry is the one our proxy appended
-        (2, "{spoofed}, 203.0.113.7, 10.0.0.5"),  # a TLS proxy (10.0.0.5) before the gateway
+        (2, "{spoofed}, 203.0.113.7, 10.0.0.5"),  # a TLS proxy (10.0.0.5) before HAProxy
     ],
 )
 async def test_a_spoofed_first_forwarded_for_entry_does_not_get_around_the_cap(

@@ -12,7 +12,7 @@ from bot.web.forwarded import forwarded_client
     [
         (["203.0.113.9"], 1, "203.0.113.9"),  # one proxy appended the client's address
         (["1.2.3.4, 203.0.113.9"], 1, "203.0.113.9"),  # the client wrote 1.2.3.4 itself
-        (["1.2.3.4, 203.0.113.9, 10.0.0.2"], 2, "203.0.113.9"),  # TLS proxy, then gateway
+        (["1.2.3.4, 203.0.113.9, 10.0.0.2"], 2, "203.0.113.9"),  # TLS proxy, then HAProxy
         (["1.2.3.4", "203.0.113.9"], 1, "203.0.113.9"),  # two headers are one list
         (["1.2.3.4,, 203.0.113.9 "], 1, "203.0.113.9"),
         (["203.0.113.9"], 2, None),  # fewer entries than proxies: the peer counts
