@@ -15,7 +15,7 @@ PYTHON_310 := $(shell \
     [ -n "$$c" ] && "$$c" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' >/dev/null 2>&1 && { echo "$$c"; break; }; \
   done)
 
-.PHONY: help install db demo run run-prod train validate evaluate chat test test-unit test-integration test-e2e browser-tools lint format bench image clean
+.PHONY: help install k8s-tools test-containers db demo run run-prod train validate evaluate chat test test-unit test-integration test-e2e browser-tools lint format bench image compose-up compose-down clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[1m%-18s\033[0m %s\n", $$1, $$2}'
@@ -31,6 +31,16 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 install: $(STAMP) ## create .venv (Python 3.10) and install the project with its dev tools
+
+# kubernetes-validate in an environment of its own: the releases with current Kubernetes
+# schemas need a jsonschema newer than Rasa 3.6 allows.
+K8S_TOOLS := $(VENV)/k8s/bin/kubernetes-validate
+$(K8S_TOOLS): $(STAMP)
+	@rm -rf $(VENV)/k8s
+	$(BIN)/python -m venv $(VENV)/k8s
+	$(VENV)/k8s/bin/pip install --quiet 'kubernetes-validate==1.31.0'
+
+k8s-tools: $(K8S_TOOLS) ## kubernetes-validate for the manifests' tests (own environment)
 
 db: $(STAMP) ## create or migrate the database and load the gazetteer
 	$(BIN)/digituki db upgrade
@@ -60,10 +70,14 @@ evaluate: $(STAMP) ## held-out NLU report per language (trains first if needed)
 chat: $(STAMP) ## talk to the running assistant in the terminal
 	@$(BIN)/python -m bot.chat
 
-test: $(STAMP) browser-tools ## run the whole test suite (unit, integration, e2e)
+test: $(STAMP) $(K8S_TOOLS) browser-tools ## run the whole test suite (unit, integration, e2e)
 	$(PYTEST) tests
 
-test-unit: $(STAMP) ## fast tests without databases or servers
+test-containers: $(STAMP) $(K8S_TOOLS) ## CI: build the image with podman (deploy/ci), test it, the Compose stack and the Kubernetes dev overlay
+	bash deploy/ci/build-image.sh digituki:ci
+	DIGITUKI_IMAGE=localhost/digituki:ci $(PYTEST) tests/e2e/test_image.py tests/e2e/test_compose.py tests/e2e/test_kube_play.py
+
+test-unit: $(STAMP) $(K8S_TOOLS) ## fast tests without databases or servers
 	$(PYTEST) tests/unit
 
 test-integration: $(STAMP) ## tests against SQLite and the PostgreSQL server
@@ -96,6 +110,15 @@ CONTAINER ?= $(shell command -v podman >/dev/null 2>&1 && echo podman || echo do
 image: ## build the container image (podman or docker; the model of ./models is reused when current)
 	$(CONTAINER) build -f Containerfile -t digituki:latest \
 	  --build-arg MODEL_FINGERPRINT=$$($(BIN)/python -c 'from bot.training import fingerprint; print(fingerprint())' 2>/dev/null || echo unknown) .
+
+# Docker Compose, else podman-compose (which ignores the file's `name:`, hence -p).
+COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo "podman-compose -p digituki")
+compose-up: ## start the Compose deployment (deploy/compose.yaml; fill in deploy/.env first, docs/deploy.md)
+	@[ -f deploy/.env ] || { echo "deploy/.env is missing: cp deploy/.env.example deploy/.env and fill in the secrets"; exit 1; }
+	$(COMPOSE) -f deploy/compose.yaml up -d
+
+compose-down: ## stop the Compose deployment (its data volumes stay)
+	$(COMPOSE) -f deploy/compose.yaml down
 
 clean: ## remove caches and the local SQLite database (keeps .venv)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache digituki.db digituki.db-wal digituki.db-shm

@@ -30,7 +30,7 @@
 # is removed on exit.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-IMAGE=localhost/digituki:ci
+IMAGE="${DIGITUKI_IMAGE:-localhost/digituki:ci}"
 TIMEOUT="${SMOKE_TIMEOUT:-600}"
 NETWORK=digituki-kube-smoke
 render_only=""
