@@ -75,6 +75,7 @@ test: $(STAMP) $(K8S_TOOLS) browser-tools ## run the whole test suite (unit, int
 
 test-containers: $(STAMP) $(K8S_TOOLS) ## CI: build the image with podman (deploy/ci), test it, the Compose stack and the Kubernetes dev overlay
 	bash deploy/ci/build-image.sh digituki:ci
+	bash deploy/ci/service-images.sh
 	DIGITUKI_IMAGE=localhost/digituki:ci $(PYTEST) tests/e2e/test_image.py tests/e2e/test_compose.py tests/e2e/test_kube_play.py
 
 test-unit: $(STAMP) $(K8S_TOOLS) ## fast tests without databases or servers

@@ -26,6 +26,10 @@ class Settings:
     web_host: str = "127.0.0.1"
     web_port: int = 8080
     rasa_url: str = "http://127.0.0.1:5005"
+    public_rasa_url: str = ""
+    """Where browsers reach the Rasa server's widget channel (the demo pages embed it), when
+    that is not ``rasa_url``: behind HAProxy or an ingress the web service calls an internal
+    address. Empty: ``rasa_url``."""
     rasa_token: str = ""
     """Token of the Rasa server's HTTP API (the web service writes workers' messages there)."""
     action_server_url: str = "http://127.0.0.1:5055/webhook"
@@ -122,6 +126,7 @@ _ENV: dict[str, tuple[str, Callable[[str], object]]] = {
     "DIGITUKI_WEB_HOST": ("web_host", str),
     "DIGITUKI_WEB_PORT": ("web_port", int),
     "DIGITUKI_RASA_URL": ("rasa_url", str),
+    "DIGITUKI_PUBLIC_RASA_URL": ("public_rasa_url", str),
     "DIGITUKI_RASA_TOKEN": ("rasa_token", str),
     "DIGITUKI_ACTION_SERVER_URL": ("action_server_url", str),
     "DIGITUKI_LOG_LEVEL": ("log_level", str),

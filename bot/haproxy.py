@@ -21,16 +21,13 @@ CONFIG_TEMPLATE = PROJECT_ROOT / "deploy" / "haproxy" / "haproxy.cfg"
 
 @dataclass(frozen=True)
 class Upstream:
-    """One replica: its name in HAProxy (and its metrics), its address and, when its
-    health check goes to another port (a Rasa replica's side port), that port."""
+    """One replica: its name in HAProxy (and its metrics) and its address."""
 
     name: str
     address: str
-    check_port: int | None = None
 
     def server_line(self) -> str:
-        check = f"check port {self.check_port}" if self.check_port else "check"
-        return f"    server {self.name} {self.address} {check}"
+        return f"    server {self.name} {self.address} check"
 
 
 def local_config(template: str, backends: Mapping[str, Sequence[Upstream]]) -> str:

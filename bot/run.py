@@ -229,24 +229,22 @@ def _logging_config(service: str, level: str, fmt: str) -> Path:
 def _haproxy_config(layout: ProductionLayout) -> Path:
     """The shared HAProxy configuration with this layout's replicas (:mod:`bot.haproxy`).
 
-    A Rasa replica is checked on its side port's ``/ready`` (the model is loaded), an
-    action server on its own ``/health``.
+    Each replica is checked on its own port (``deploy/haproxy/haproxy.cfg`` says why).
     """
     host = layout.host
-    actions = [
-        Upstream(f"actions-{n}", f"{host}:{port}")
-        for n, port in enumerate(layout.action_replicas, 1)
-    ]
-    # The side ports go to the action servers first, then to the Rasa replicas.
-    rasa_side = layout.side_ports[len(layout.action_replicas) :]
-    rasa = [
-        Upstream(f"rasa-{n}", f"{host}:{port}", check_port=metrics)
-        for n, (port, metrics) in enumerate(
-            zip(layout.rasa_replicas, rasa_side[: len(layout.rasa_replicas)], strict=True), 1
-        )
-    ]
-    path = Path(tempfile.gettempdir()) / f"digituki-haproxy-{layout.rasa_port}.cfg"
-    return write_local_config(path, {"rasa": rasa, "actions": actions})
+    return write_local_config(
+        Path(tempfile.gettempdir()) / f"digituki-haproxy-{layout.rasa_port}.cfg",
+        {
+            "rasa": [
+                Upstream(f"rasa-{n}", f"{host}:{port}")
+                for n, port in enumerate(layout.rasa_replicas, 1)
+            ],
+            "actions": [
+                Upstream(f"actions-{n}", f"{host}:{port}")
+                for n, port in enumerate(layout.action_replicas, 1)
+            ],
+        },
+    )
 
 
 SHARED_SECRETS = ("DIGITUKI_RASA_TOKEN", "DIGITUKI_ACTION_TOKEN", "DIGITUKI_METRICS_TOKEN")

@@ -51,12 +51,13 @@ async def demo_page(request: web.Request) -> web.Response:
     if language not in DEMO_LANGUAGES:
         raise web.HTTPNotFound()
     settings = request.app[SETTINGS]
+    server = settings.public_rasa_url or settings.rasa_url
     page = _template(WEB_DIR / "demo.html")
-    page = page.replace("__DIGITUKI_SERVER__", html.escape(settings.rasa_url, quote=True))
+    page = page.replace("__DIGITUKI_SERVER__", html.escape(server, quote=True))
     page = page.replace("__DIGITUKI_LANG__", language)
     policy = (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        f"connect-src 'self' {websocket_origin(settings.rasa_url)}; "
+        f"connect-src 'self' {websocket_origin(server)}; "
         "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
     )
     return web.Response(

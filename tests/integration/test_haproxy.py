@@ -62,8 +62,8 @@ class FakeReplica:
     async def start(self) -> None:
         """Listens, on the same port as before after a :meth:`stop`."""
         app = web.Application()
-        app.router.add_get("/ready", self._ready)
-        app.router.add_get("/health", self._ready)
+        app.router.add_get("/", self._ready)  # Rasa's root: the model is loaded
+        app.router.add_get("/health", self._ready)  # the action server's
         app.router.add_route("*", "/whoami", self._whoami)
         app.router.add_route("*", "/echo", self._echo)
         app.router.add_post("/die", self._die)
@@ -260,7 +260,7 @@ async def test_a_replica_not_ready_leaves_rotation_and_none_ready_is_a_503(
     proxy: Proxy, replicas: Replicas
 ) -> None:
     a, b = replicas
-    a.ready_status = 503  # e.g. a Rasa replica still loading its model
+    a.ready_status = 503  # a replica answering, but with errors
     await eventually(lambda: _not(proxy.in_rotation(a)))
     assert await proxy.whoami(4) == ["rasa-2"] * 4
     b.ready_status = 503

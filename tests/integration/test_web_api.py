@@ -71,6 +71,20 @@ async def test_demo_page_embeds_the_widget_in_its_language(client: TestClient, l
     assert (await client.get("/demo/de")).status == 404
 
 
+async def test_behind_a_proxy_the_demo_page_embeds_the_public_address(make_database) -> None:  # type: ignore[no-untyped-def]
+    settings = dataclasses.replace(
+        Settings(),
+        database_url=make_database("sqlite").url,
+        rasa_url="http://haproxy:5005",
+        public_rasa_url="https://bot.digituki.example",
+    )
+    async with TestClient(TestServer(init_app(settings))) as client:
+        response = await client.get("/demo/sv")
+        page = await response.text()
+    assert 'data-server="https://bot.digituki.example"' in page and "haproxy" not in page
+    assert "wss://bot.digituki.example" in response.headers["Content-Security-Policy"]
+
+
 async def test_the_front_page_leads_to_the_demo(client: TestClient) -> None:
     response = await client.get("/", allow_redirects=False)
     assert response.status == 302 and response.headers["Location"] == "/demo/fi"

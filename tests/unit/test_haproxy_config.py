@@ -9,7 +9,7 @@ from bot.haproxy import CONFIG_TEMPLATE, Upstream, local_config
 from bot.run import ProductionLayout, _haproxy_config
 
 LOCAL = {
-    "rasa": [Upstream("rasa-1", "127.0.0.1:5101", check_port=9103)],
+    "rasa": [Upstream("rasa-1", "127.0.0.1:5101")],
     "actions": [Upstream("actions-1", "127.0.0.1:5151"), Upstream("actions-2", "127.0.0.1:5152")],
 }
 
@@ -22,7 +22,7 @@ def test_only_the_server_lines_change() -> None:
     ]
     servers = [line.split() for line in rendered if line.strip().startswith("server ")]
     assert servers == [
-        ["server", "rasa-1", "127.0.0.1:5101", "check", "port", "9103"],
+        ["server", "rasa-1", "127.0.0.1:5101", "check"],
         ["server", "actions-1", "127.0.0.1:5151", "check"],
         ["server", "actions-2", "127.0.0.1:5152", "check"],
     ]
@@ -37,7 +37,7 @@ def test_a_backend_missing_on_either_side_is_an_error() -> None:
         local_config(CONFIG_TEMPLATE.read_text(), {**LOCAL, "rasa": []})
 
 
-def test_rasa_replicas_are_checked_on_their_side_ports_action_servers_on_their_own() -> None:
+def test_every_replica_of_the_layout_is_a_server_checked_on_its_own_port() -> None:
     layout = ProductionLayout(
         rasa_replicas=(7001, 7002, 7003),
         action_replicas=(7101,),
@@ -49,8 +49,8 @@ def test_rasa_replicas_are_checked_on_their_side_ports_action_servers_on_their_o
         if line.strip().startswith("server ")
     ]
     assert servers == [
-        ["server", "rasa-1", "127.0.0.1:7001", "check", "port", "7202"],
-        ["server", "rasa-2", "127.0.0.1:7002", "check", "port", "7203"],
-        ["server", "rasa-3", "127.0.0.1:7003", "check", "port", "7204"],
+        ["server", "rasa-1", "127.0.0.1:7001", "check"],
+        ["server", "rasa-2", "127.0.0.1:7002", "check"],
+        ["server", "rasa-3", "127.0.0.1:7003", "check"],
         ["server", "actions-1", "127.0.0.1:7101", "check"],
     ]

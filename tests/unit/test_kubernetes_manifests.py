@@ -578,9 +578,12 @@ def test_rasa_is_ready_only_with_its_model_and_may_take_minutes_to_load(
 ) -> None:
     for objects in rendered.values():
         rasa = main_container(objects, "rasa")
-        readiness = rasa["readinessProbe"]["httpGet"]
-        assert readiness["path"] == "/ready"
-        assert container_port(rasa, readiness["port"]) == container_port(rasa, "metrics")
+        readiness = rasa["readinessProbe"]
+        # Rasa's own root, not the side port's /ready (which fails with the shared stores
+        # and would take every replica out at once), with time for a busy replica.
+        assert readiness["httpGet"]["path"] == "/"
+        assert container_port(rasa, readiness["httpGet"]["port"]) == 5005
+        assert readiness["timeoutSeconds"] >= 10
         assert rasa["livenessProbe"]["httpGet"]["path"] == "/health"
         startup = rasa["startupProbe"]
         # Port 5005 answers only once the model is loaded (up to 2-3 minutes).
