@@ -659,11 +659,21 @@ def test_every_service_is_healthy_hardened_and_published_on_loopback_only(
             )
         )
     }
+    memory = {
+        service: podman(
+            "stats", "--no-stream", "--format", "{{.MemUsage}}", stack.container(service)
+        )
+        .split("/")[0]
+        .strip()
+        for service in DIGITUKI_SERVICES
+        if service != "migrate"  # a job, done by now
+    }
     with capsys.disabled():
         print(
             f"\n  compose: every service healthy {stack.healthy_after_s:.0f} s after `up` "
             f"(restarted while the others started: {restarts or 'none'})"
         )
+        print("  compose: memory when ready: " + ", ".join(f"{k} {v}" for k, v in memory.items()))
     for service in DIGITUKI_SERVICES:
         inspected = json.loads(podman("inspect", stack.container(service)))[0]
         assert inspected["Config"]["User"] == "10001", service
