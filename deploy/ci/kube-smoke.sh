@@ -79,6 +79,9 @@ for obj in objects:
         for container in [*pod["spec"].get("initContainers", []), *pod["spec"]["containers"]]:
             for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
                 container.pop(probe, None)
+            # podman 4.3 publishes every containerPort on the host: the roles' side ports
+            # (9100) would clash there. The pods reach each other on the network anyway.
+            container.pop("ports", None)
             container["env"] = [
                 v
                 for v in container.get("env", [])

@@ -58,7 +58,10 @@ build() {
     --customize-hook='chmod 755 "$1/usr/local/bin/docker-entrypoint.sh"' \
     --customize-hook="$SETUP" \
     bookworm "$rootfs"
+  # PATH as the official images set it: podman kube play gives a container only the
+  # image's variables and its own, so without it the entry point is not found.
   podman import --quiet --change 'ENTRYPOINT ["docker-entrypoint.sh"]' --change 'ENV LANG=C.UTF-8' \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     "$@" "$rootfs" "$tag" >/dev/null
   rm -f "$rootfs"
   local bytes
