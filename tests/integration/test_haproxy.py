@@ -55,6 +55,7 @@ class FakeReplica:
         self.port = free_port()
         self.ready_status = 200
         self.ready_delay = 0.0
+        self.drop_upgrades = False
         self.hits: Counter[str] = Counter()
         self.origins: list[str | None] = []
         self._runner: web.AppRunner | None = None
@@ -105,6 +106,10 @@ class FakeReplica:
     async def _socket(self, request: web.Request) -> web.StreamResponse:
         origin = request.headers.get("Origin")
         self.origins.append(origin)
+        if self.drop_upgrades:  # killed between accepting and answering
+            assert request.transport is not None
+            request.transport.abort()
+            return web.Response()
         if origin != ORIGIN:
             return web.json_response({"error": "origin not allowed"}, status=403)
         ws = web.WebSocketResponse()
@@ -360,6 +365,20 @@ async def test_when_its_replica_goes_the_socket_closes_and_a_new_one_reaches_the
     answer = await asyncio.wait_for(again.receive(), 5)
     await again.close()
     assert answer.data.split(":")[0] != name
+
+
+async def test_an_upgrade_whose_replica_dies_before_answering_reaches_the_other(
+    proxy: Proxy, replicas: Replicas
+) -> None:
+    dying, other = replicas
+    dying.drop_upgrades = True  # killed while HAProxy still has it in rotation
+    for n in range(4):
+        ws = await proxy.client.ws_connect(proxy.url(WIDGET_SOCKET), origin=ORIGIN)
+        await ws.send_str(f"hello {n}")
+        answer = await asyncio.wait_for(ws.receive(), 5)
+        await ws.close()
+        assert answer.data == f"{other.name}:hello {n}"
+    assert dying.origins  # HAProxy did try it, and sent the upgrade again elsewhere
 
 
 async def _not(check: Awaitable[bool]) -> bool:
