@@ -7,6 +7,12 @@ from typing import Any
 from urllib.parse import quote
 
 from actions.services import Services
+from bot.providers.opening_hours import (
+    OpeningHoursError,
+    describe_opening_hours,
+    hours_status,
+    parse_opening_hours,
+)
 from bot.providers.search import SearchResult
 
 MAP_URL = "https://www.openstreetmap.org/?mlat={lat:.5f}&mlon={lon:.5f}#map=15/{lat:.5f}/{lon:.5f}"
@@ -22,9 +28,27 @@ def display_name(name: str, demo: bool) -> str:
     return (_DEMO_SUFFIX.sub("", name) or name) if demo else name
 
 
+def hours_in_words(text: str | None, services: Services, language: str) -> tuple[str, str]:
+    """(the week's hours, open now or when it opens) in ``language``; empty when unknown.
+
+    Never the data's own syntax: hours the library cannot read are left out.
+    """
+    if not text:
+        return "", ""
+    try:
+        hours = parse_opening_hours(text)
+    except OpeningHoursError:
+        return "", ""
+    local = services.service_hours.local(services.now())
+    return describe_opening_hours(hours, language, local.date()), hours_status(
+        hours, local, language
+    ) or ""
+
+
 def build_card(result: SearchResult, services: Services, language: str) -> dict[str, Any]:
     """The card of one recommendation, with labels in ``language``."""
     p = result.provider
+    week, status = hours_in_words(p.opening_hours, services, language)
     label = services.label
     municipality = services.gazetteer.municipality(p.municipality_code)
     town = municipality.name_sv if language == "sv" else municipality.name_fi
@@ -33,8 +57,6 @@ def build_card(result: SearchResult, services: Services, language: str) -> dict[
     )
     description = {"sv": p.description_sv, "en": p.description_en}.get(language) or p.description_fi
     facts = []
-    if result.open_now is not None:
-        facts.append(label("card", "open_now" if result.open_now else "closed_now", language))
     if p.free_of_charge is not None:
         facts.append(label("card", "free" if p.free_of_charge else "paid", language))
     if p.wheelchair_accessible:
@@ -55,7 +77,8 @@ def build_card(result: SearchResult, services: Services, language: str) -> dict[
         "distance_text": ""
         if result.distance_km is None
         else label("card", "km_away", language).format(km=f"{result.distance_km:.0f}"),
-        "opening_hours": p.opening_hours or "",
+        "opening_hours": week,
+        "hours_status": status,
         "open_now": result.open_now,
         "facts": facts,
         "phone": p.phone or "",
@@ -77,11 +100,20 @@ def card_text(card: dict[str, Any], services: Services, language: str) -> str:
     where = " – ".join(x for x in (card["address"], card["distance_text"]) if x)
     lines.append(where or label("card", "remote", language))
     lines.append(f"{label('card', 'helps_with', language)}: {', '.join(card['helps_with'])}")
-    if card["opening_hours"]:
-        lines.append(card["opening_hours"])
+    hours = hours_line(card, services, language)
+    if hours:
+        lines.append(hours)
     if card["facts"]:
         lines.append(" · ".join(card["facts"]))
     for key, name in (("phone", "phone"), ("website", "web")):
         if card[key]:
             lines.append(f"{label('card', name, language)}: {card[key]}")
     return "\n".join(lines)
+
+
+def hours_line(card: dict[str, Any], services: Services, language: str) -> str:
+    """``Aukioloajat: auki nyt, klo 16 asti · ma–pe 9–16``: the state first, then the week."""
+    parts = [x for x in (card.get("hours_status"), card.get("opening_hours")) if x]
+    if not parts:
+        return ""
+    return f"{services.label('card', 'opening_hours', language)}: {' · '.join(parts)}"

@@ -86,7 +86,7 @@ class ActionTalkToPerson(Action):
                 closed = status.status == "closed"
                 dispatcher.utter_message(
                     response="utter_live_help_closed" if closed else "utter_live_help_busy",
-                    service_hours=found.service_hours.describe(language),
+                    service_hours=found.service_hours.describe(language, found.now()),
                 )
                 return [*events, SlotSet("handoff_reason", reason), FollowupAction("callback_form")]
             request = await asyncio.to_thread(

@@ -130,6 +130,9 @@ def _element(card: dict[str, Any], labels: dict[str, str]) -> dict[str, Any]:
         " – ".join(
             x for x in (str(card.get("address") or ""), str(card.get("distance_text") or "")) if x
         ),
+        # The hours in words, as the card has them: whether it is open now, then the week.
+        str(card.get("hours_status") or ""),
+        str(card.get("opening_hours") or ""),
         ", ".join(str(x) for x in card.get("helps_with") or []),
     ]
     buttons = []
@@ -192,7 +195,12 @@ def messages_for(response: dict[str, Any]) -> list[dict[str, Any]]:
     """
     custom = response.get("custom") or response.get("json_message")
     template = generic_template(custom) if isinstance(custom, dict) else None
-    parts = [] if template else split_text(str(response.get("text") or ""))
+    text = str(response.get("text") or "")
+    agent = response.get("agent")
+    if isinstance(agent, str) and agent.strip() and text:
+        # A support worker's message reads as a person's: their name first.
+        text = f"👤 {agent.strip()[:80]}: {text}"
+    parts = [] if template else split_text(text)
     replies = quick_replies(list(response.get("buttons") or response.get("quick_replies") or []))
     messages: list[dict[str, Any]] = [{"text": part} for part in parts]
     if template:

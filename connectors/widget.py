@@ -316,8 +316,18 @@ class WidgetSessions:
             self.detach(session_id, entry.socket)
 
 
+NOTICES = frozenset({"worker_joined", "worker_left"})
+"""Messages about the conversation itself (a response's ``metadata.notice``, domain/handoff.yml)."""
+MAX_SENDER_NAME = 80
+
+
 def message_frame(message: dict[str, Any]) -> dict[str, Any]:
-    """A Rasa bot message as a widget ``message`` frame: text, buttons and provider cards."""
+    """A Rasa bot message as a widget ``message`` frame: text, buttons and provider cards.
+
+    ``sender`` says who wrote it: ``{"kind": "worker", "name": ...}`` for a support
+    worker's message (its event's ``agent`` metadata), else ``{"kind": "bot"}``; a
+    ``notice`` marks the bot's "a worker joined" and "the worker left" messages.
+    """
     custom = message.get("custom") or message.get("json_message") or {}
     cards = custom.get("cards") if isinstance(custom, dict) else None
     buttons = [
@@ -326,14 +336,24 @@ def message_frame(message: dict[str, Any]) -> dict[str, Any]:
         if isinstance(b, dict)
     ]
     cards = cards if isinstance(cards, list) else []
-    return {
+    agent = message.get("agent")
+    sender: dict[str, str] = {"kind": "bot"}
+    if isinstance(agent, str) and agent.strip():
+        sender = {"kind": "worker", "name": agent.strip()[:MAX_SENDER_NAME]}
+    metadata = message.get("metadata")
+    notice = metadata.get("notice") if isinstance(metadata, dict) else None
+    frame = {
         "type": "message",
         # With cards, the text is their plain rendering for plain channels: the widget
         # shows the cards themselves.
         "text": "" if cards else message.get("text") or "",
         "buttons": buttons,
         "cards": cards,
+        "sender": sender,
     }
+    if notice in NOTICES:
+        frame["notice"] = notice
+    return frame
 
 
 class WidgetOutput(OutputChannel):

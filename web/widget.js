@@ -118,6 +118,7 @@
       textSizeNow: 'Tekstin koko {n}/{max}',
       log: 'Keskustelu',
       botPrefix: 'Digituki:',
+      workerRole: 'digitukija',
       youPrefix: 'Sinä:',
       inputLabel: 'Kirjoita viesti',
       placeholder: 'Kirjoita tähän',
@@ -177,6 +178,7 @@
       textSizeNow: 'Textstorlek {n}/{max}',
       log: 'Samtal',
       botPrefix: 'Digituki:',
+      workerRole: 'digistödjare',
       youPrefix: 'Du:',
       inputLabel: 'Skriv ett meddelande',
       placeholder: 'Skriv här',
@@ -236,6 +238,7 @@
       textSizeNow: 'Text size {n} of {max}',
       log: 'Conversation',
       botPrefix: 'Digituki:',
+      workerRole: 'digital support worker',
       youPrefix: 'You:',
       inputLabel: 'Write a message',
       placeholder: 'Type here',
@@ -279,13 +282,6 @@
 
   /** Names of the languages, each in its own language (for the switch). */
   var LANGUAGE_NAMES = { fi: 'suomi', sv: 'svenska', en: 'English' };
-
-  /**
-   * The open/closed words the server already puts in a card's `facts`
-   * (data/labels.yml, card.open_now / card.closed_now). The widget shows
-   * open-now next to the opening hours itself, so these are not repeated.
-   */
-  var OPEN_FACTS = ['avoinna nyt', 'öppet nu', 'open now', 'suljettu nyt', 'stängt nu', 'closed now'];
 
   /** The label `key` in the current language, with {name} placeholders filled. */
   function t(key, params) {
@@ -809,7 +805,8 @@
    * 6. Rendering the transcript
    *
    * Entries (stored in sessionStorage) are plain data:
-   *   {from: 'bot', seq, text, buttons: [{title, payload}], cards: [...], lang}
+   *   {from: 'bot', seq, text, buttons: [{title, payload}], cards: [...], lang,
+   *    sender: {kind: 'bot'} or {kind: 'worker', name}, notice: '' or 'worker_joined'/'worker_left'}
    *   {from: 'user', text, lang}
    *   {from: 'divider'}                       a new conversation began
    * Notes (errors, location refused) are shown but not stored.
@@ -818,7 +815,39 @@
   function renderTranscript() {
     ui.log.textContent = '';
     state.transcript.forEach(function (entry) {
+      if (entry.notice === 'worker_joined') {
+        retireAllReplies();
+      }
       ui.log.appendChild(renderEntry(entry));
+    });
+    retireAnsweredReplies();
+  }
+
+  /**
+   * Quick replies the person has answered (a message of theirs follows) can no longer
+   * be pressed: a second press would answer a question the bot is not asking now.
+   */
+  function retireAllReplies() {
+    Array.prototype.forEach.call(ui.log.querySelectorAll('.digituki-replies'), retireReplies);
+  }
+
+  function retireReplies(group) {
+    group.classList.add('digituki-replies-used');
+    Array.prototype.forEach.call(group.querySelectorAll('button'), function (b) {
+      b.disabled = true;
+    });
+  }
+
+  function retireAnsweredReplies() {
+    var users = ui.log.querySelectorAll('.digituki-msg-user');
+    if (!users.length) {
+      return;
+    }
+    var last = users[users.length - 1];
+    Array.prototype.forEach.call(ui.log.querySelectorAll('.digituki-replies'), function (group) {
+      if (group.compareDocumentPosition(last) & Node.DOCUMENT_POSITION_FOLLOWING) {
+        retireReplies(group);
+      }
     });
   }
 
@@ -841,16 +870,35 @@
     return item;
   }
 
+  /**
+   * A bot message; a support worker's is styled apart and headed by their name and
+   * role ("Wilma · digitukija"), and the bot's notices that a worker joined or left
+   * stand out from the conversation.
+   */
   function renderBot(entry) {
-    var item = el('div', 'digituki-msg digituki-msg-bot');
+    var worker = entry.sender && entry.sender.kind === 'worker' ? entry.sender.name : '';
+    var kind = worker ? 'digituki-msg-worker' : entry.notice ? 'digituki-msg-notice' : '';
+    var item = el('div', 'digituki-msg digituki-msg-bot' + (kind ? ' ' + kind : ''));
     if (LANGS.indexOf(entry.lang) !== -1) {
       item.lang = entry.lang;
     }
     var text = str(entry.text);
     var cards = list(entry.cards).filter(isObject).map(normalizeCard);
+    if (worker) {
+      var who = el('p', 'digituki-sender');
+      who.appendChild(document.createTextNode(worker + ' · '));
+      who.appendChild(bind(el('span'), 'workerRole'));
+      item.appendChild(who);
+    }
     if (text || !cards.length) {
       var bubble = el('p', 'digituki-bubble');
-      bubble.appendChild(srPrefix('botPrefix'));
+      if (worker) {
+        var prefix = el('span', 'digituki-sr');
+        prefix.textContent = worker + ': ';
+        bubble.appendChild(prefix);
+      } else {
+        bubble.appendChild(srPrefix('botPrefix'));
+      }
       appendLinkified(bubble, text);
       item.appendChild(bubble);
     }
@@ -868,13 +916,19 @@
     return item;
   }
 
-  /** Quick-reply buttons: send the payload, show the title as the person's message. */
+  /**
+   * Quick-reply buttons: send the payload, show the title as the person's message.
+   * Once pressed they are disabled, and the focus goes to the message box (the
+   * pressed button scrolls away with the answer).
+   */
   function renderReplies(buttons) {
     var group = bind(el('div', 'digituki-replies'), 'replies', 'aria');
     group.setAttribute('role', 'group');
     buttons.forEach(function (b) {
       var btn = button('digituki-reply', function () {
+        btn.classList.add('digituki-reply-chosen');
         sendUserMessage(b.title, b.payload);
+        ui.input.focus();
       });
       btn.textContent = b.title;
       group.appendChild(btn);
@@ -897,12 +951,9 @@
     appendLabelled(article, 'helpsWith', card.helps_with.join(', '));
     appendLabelled(article, 'forms', card.forms.join(', '));
     appendHours(article, card);
-    var facts = card.facts.filter(function (fact) {
-      return OPEN_FACTS.indexOf(fact.trim().toLowerCase()) === -1;
-    });
-    if (facts.length) {
+    if (card.facts.length) {
       var ul = el('ul', 'digituki-facts');
-      facts.forEach(function (fact) {
+      card.facts.forEach(function (fact) {
         ul.appendChild(el('li', 'digituki-fact', fact));
       });
       article.appendChild(ul);
@@ -953,23 +1004,30 @@
     parent.appendChild(p);
   }
 
-  /** Opening hours and, when known, whether it is open now. */
+  /**
+   * Opening hours: whether it is open now and until when ("auki nyt, klo 16 asti",
+   * in the conversation's language, from the server), then the week in words.
+   */
   function appendHours(parent, card) {
-    if (!card.opening_hours && card.open_now === null) {
+    if (!card.opening_hours && !card.hours_status && card.open_now === null) {
       return;
     }
     var p = el('p', 'digituki-card-row');
-    if (card.opening_hours) {
-      var name = el('strong');
-      name.appendChild(bind(el('span'), 'openingHours'));
-      name.appendChild(document.createTextNode(': '));
-      p.appendChild(name);
-      p.appendChild(document.createTextNode(card.opening_hours + ' '));
-    }
+    var name = el('strong');
+    name.appendChild(bind(el('span'), 'openingHours'));
+    name.appendChild(document.createTextNode(': '));
+    p.appendChild(name);
     if (card.open_now !== null) {
-      var key = card.open_now ? 'openNow' : 'closedNow';
-      var cls = card.open_now ? 'digituki-open-now' : 'digituki-closed-now';
-      p.appendChild(bind(el('span', 'digituki-pill ' + cls), key));
+      var cls = 'digituki-pill ' + (card.open_now ? 'digituki-open-now' : 'digituki-closed-now');
+      p.appendChild(
+        card.hours_status
+          ? el('span', cls, card.hours_status)
+          : bind(el('span', cls), card.open_now ? 'openNow' : 'closedNow')
+      );
+      p.appendChild(document.createTextNode(' '));
+    }
+    if (card.opening_hours) {
+      p.appendChild(document.createTextNode(card.opening_hours));
     }
     parent.appendChild(p);
   }
@@ -1027,8 +1085,14 @@
   function addEntry(entry) {
     state.transcript.push(entry);
     saveTranscript();
+    if (entry.notice === 'worker_joined') {
+      retireAllReplies();  // "Leave the queue" and the like: a person has the chat now
+    }
     var node = renderEntry(entry);
     ui.log.appendChild(node);
+    if (entry.from === 'user') {
+      retireAnsweredReplies();
+    }
     revealLatest(node);
   }
 
@@ -1310,8 +1374,20 @@
       text: str(frame.text),
       buttons: normalizeButtons(frame.buttons),
       cards: list(frame.cards).filter(isObject).map(normalizeCard),
+      sender: normalizeSender(frame.sender),
+      notice: NOTICES.indexOf(frame.notice) !== -1 ? frame.notice : '',
       lang: state.lang
     };
+  }
+
+  var NOTICES = ['worker_joined', 'worker_left'];
+
+  /** Who wrote a message: the bot, or a support worker with their name. */
+  function normalizeSender(sender) {
+    if (isObject(sender) && sender.kind === 'worker' && str(sender.name)) {
+      return { kind: 'worker', name: str(sender.name).slice(0, 80) };
+    }
+    return { kind: 'bot' };
   }
 
   /** Buttons with a title and a payload the server will accept. */
@@ -1341,6 +1417,7 @@
       distance_km: typeof c.distance_km === 'number' ? c.distance_km : null,
       distance_text: str(c.distance_text),
       opening_hours: str(c.opening_hours),
+      hours_status: str(c.hours_status),
       open_now: typeof c.open_now === 'boolean' ? c.open_now : null,
       facts: strings(c.facts),
       phone: str(c.phone),

@@ -1,15 +1,17 @@
 """The support team's service hours: weekly hours with dated exceptions, in local time.
 
-Weekly hours use the ``opening_hours`` subset of :mod:`bot.providers.opening_hours`
-(``Mo-Fr 09:00-16:00; PH off``). Exceptions name dates or date ranges with
-their own hours or ``off``: ``2026-12-24..2026-12-26 off; 2026-12-31 09:00-12:00``.
+Weekly hours are OpenStreetMap ``opening_hours`` (:mod:`bot.providers.opening_hours`,
+``Mo-Fr 09:00-16:00; PH off``). Exceptions name dates or date ranges with their own
+hours or ``off``: ``2026-12-24..2026-12-26 off; 2026-12-31 09:00-12:00``; they become
+dated rules after the weekly ones (``2026 Dec 31 09:00-12:00``), so the library
+evaluates both and the words name the exceptions of the coming week.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.providers.opening_hours import (
@@ -23,6 +25,7 @@ _EXCEPTION = re.compile(
     r"^(?P<first>\d{4}-\d{2}-\d{2})(?:\.\.(?P<last>\d{4}-\d{2}-\d{2}))?\s+(?P<hours>.+)$"
 )
 _MAX_RANGE_DAYS = 366
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 class ServiceHoursError(ValueError):
@@ -33,21 +36,22 @@ class ServiceHoursError(ValueError):
 class ServiceHours:
     """When workers answer live."""
 
-    weekly: OpeningHours
+    hours: OpeningHours
     timezone: ZoneInfo
-    exceptions: dict[dt.date, OpeningHours] = field(default_factory=dict)
+
+    def local(self, moment: dt.datetime) -> dt.datetime:
+        """``moment`` (aware; naive means UTC) as the desk's wall-clock time."""
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.timezone.utc)
+        return moment.astimezone(self.timezone).replace(tzinfo=None)
 
     def is_open(self, moment: dt.datetime) -> bool:
         """Whether live help is open at ``moment`` (aware; naive means UTC)."""
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=dt.timezone.utc)
-        local = moment.astimezone(self.timezone)
-        special = self.exceptions.get(local.date())
-        return (special or self.weekly).is_open(local.replace(tzinfo=None))
+        return self.hours.is_open(self.local(moment))
 
-    def describe(self, language: str) -> str:
-        """The weekly hours in words, e.g. ``ma–pe 9–16``."""
-        return describe_opening_hours(self.weekly, language)
+    def describe(self, language: str, moment: dt.datetime) -> str:
+        """The hours from ``moment``'s day on, in words, e.g. ``ma–pe 9–16``."""
+        return describe_opening_hours(self.hours, language, self.local(moment).date())
 
 
 def parse_service_hours(
@@ -59,10 +63,9 @@ def parse_service_hours(
     except (ZoneInfoNotFoundError, ValueError):
         raise ServiceHoursError(f"unknown time zone {timezone!r}") from None
     try:
-        hours = parse_opening_hours(weekly)
+        rules = [parse_opening_hours(weekly).text]
     except OpeningHoursError as error:
         raise ServiceHoursError(f"weekly hours {weekly!r}: {error}") from None
-    special: dict[dt.date, OpeningHours] = {}
     for part in (p.strip() for p in exceptions.split(";")):
         if not part:
             continue
@@ -74,15 +77,20 @@ def parse_service_hours(
         try:
             first = dt.date.fromisoformat(match["first"])
             last = dt.date.fromisoformat(match["last"] or match["first"])
-            day_hours = parse_opening_hours(match["hours"])
+            day_hours = parse_opening_hours(match["hours"]).text
         except (ValueError, OpeningHoursError) as error:
             raise ServiceHoursError(f"exception {part!r}: {error}") from None
         if not 0 <= (last - first).days <= _MAX_RANGE_DAYS:
             raise ServiceHoursError(
                 f"exception {part!r}: the range must run forwards, at most a year"
             )
-        day = first
-        while day <= last:
-            special[day] = day_hours
-            day += dt.timedelta(days=1)
-    return ServiceHours(hours, zone, special)
+        dates = _date(first) if first == last else f"{_date(first)}-{_date(last)}"
+        rules.append(f"{dates} {day_hours}")
+    try:
+        return ServiceHours(parse_opening_hours("; ".join(rules)), zone)
+    except OpeningHoursError as error:
+        raise ServiceHoursError(f"exceptions {exceptions!r}: {error}") from None
+
+
+def _date(day: dt.date) -> str:
+    return f"{day.year} {_MONTHS[day.month - 1]} {day.day:02d}"

@@ -66,6 +66,14 @@ class RasaClient:
             execute_side_effects="true",
         )
 
+    async def worker_joined(self, conversation_id: str, worker_name: str, channel: str) -> None:
+        """Tells the person who has joined: "<name>, digital support worker, joined"."""
+        await self._post(
+            self._url(conversation_id, "tracker/events"),
+            [{"event": "slot", "name": "worker_name", "value": worker_name}],
+        )
+        await self._say(conversation_id, "utter_worker_joined", channel)
+
     async def pause(self, conversation_id: str) -> None:
         """The bot stops answering: the worker has the conversation."""
         await self._post(self._url(conversation_id, "tracker/events"), [{"event": "pause"}])

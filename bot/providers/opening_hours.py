@@ -1,192 +1,155 @@
-"""A subset of the OpenStreetMap ``opening_hours`` syntax: parse, validate, evaluate.
+"""OpenStreetMap ``opening_hours``: read with ``opening-hours-py``, said in words.
 
-Supported: ``24/7``; rules separated by ``;`` (later rules override earlier ones
-for the days they name) or by ``,`` (additional rules); weekday selectors
-(``Mo-Fr``, ``Mo,We``, ``Sa``), ``PH`` (Finnish public holidays); time spans
-``09:00-16:00`` (several with ``,``; an end after midnight such as
-``18:00-02:00`` runs into the next day; ``24:00`` allowed as an end); and the
-modifiers ``off``/``closed``/``open``. Month, week and date selectors are
-reported as unsupported rather than silently misread.
+The library reads the whole syntax (weekdays, dates, months, week numbers, ``PH``
+with Finland's calendar, comments, ``||`` fallbacks) and evaluates it. What this
+module adds is what a person needs on a card, in the conversation's language:
+
+- :func:`describe_opening_hours` – the hours in force now, as a week: ``ma–pe 9–16,
+  la 10–14`` (fi), ``mån–fre 9–16`` (sv), ``Mon–Fri 9–16`` (en), and the days of the
+  coming week that differ, named after their holiday: ``su 6.12. suljettu
+  (Itsenäisyyspäivä)``;
+- :func:`hours_status` – ``auki nyt, klo 16 asti`` / ``avautuu huomenna klo 10``.
+
+Both are computed from the evaluated calendar, never from the text, so whatever
+the library reads is said correctly. Holiday names come from ``holidays``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 
-from bot.holidays import is_public_holiday
+import holidays
+import opening_hours as osm
 
-WEEKDAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
-PH = "PH"
+COUNTRY = "FI"
+_WINDOW_DAYS = 28
+"""A weekday's usual hours are the most common ones among its next four occurrences."""
+_AHEAD_DAYS = 7
+"""Days that differ from the usual week are named this far ahead."""
 
-_TOKEN = re.compile(
-    r"\s*(?:(?P<always>24/7)|(?P<time>\d{1,2}:\d{2})|(?P<word>[A-Za-z]+)|(?P<punct>[-,;]))"
-)
+Span = tuple[int, int]
+"""Open from–until in minutes after the day's midnight; the end may pass midnight."""
 
 
 class OpeningHoursError(ValueError):
-    """The text is not valid in the supported ``opening_hours`` subset."""
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One rule: the days it selects (``None`` = every day) and its open spans in minutes."""
-
-    days: frozenset[str] | None
-    spans: tuple[tuple[int, int], ...]
-    additional: bool = False
+    """The text is not in the OpenStreetMap ``opening_hours`` format."""
 
 
 @dataclass(frozen=True)
 class OpeningHours:
-    """Parsed opening hours."""
+    """Parsed, valid opening hours."""
 
     text: str
-    rules: tuple[Rule, ...]
+    expression: osm.OpeningHours
 
-    def spans_on(self, day: dt.date) -> tuple[tuple[int, int], ...]:
-        """Open spans (minutes from midnight, end may exceed 1440) that start on ``day``."""
-        keys = {WEEKDAYS[day.weekday()]}
-        if is_public_holiday(day):
-            keys.add(PH)
-        spans: tuple[tuple[int, int], ...] = ()
-        for rule in self.rules:
-            if rule.days is not None and not (rule.days & keys):
-                continue
-            spans = spans + rule.spans if rule.additional else rule.spans
-        return spans
+    def state(self, moment: dt.datetime) -> bool | None:
+        """Open (True), closed (False) or unknown (None) at ``moment`` (local wall-clock)."""
+        state = self.expression.state(_naive(moment))[0]
+        if state == osm.State.OPEN:
+            return True
+        if state == osm.State.CLOSED:
+            return False
+        return None
 
     def is_open(self, moment: dt.datetime) -> bool:
         """Whether open at ``moment`` (a local, naive or aware, wall-clock time)."""
-        minute = moment.hour * 60 + moment.minute
-        today = moment.date()
-        if any(start <= minute < end for start, end in self.spans_on(today)):
-            return True
-        yesterday = today - dt.timedelta(days=1)
-        return any(start <= minute + 1440 < end for start, end in self.spans_on(yesterday))
+        return self.state(moment) is True
 
+    def next_change(self, moment: dt.datetime) -> dt.datetime | None:
+        """When the state after ``moment`` changes; None when it never does."""
+        change = self.expression.next_change(_naive(moment))
+        return None if change is None else _naive(change)
 
-def _tokens(text: str) -> list[tuple[str, str]]:
-    tokens: list[tuple[str, str]] = []
-    pos = 0
-    text = text.strip()
-    while pos < len(text):
-        match = _TOKEN.match(text, pos)
-        if match is None or match.end() == pos:
-            raise OpeningHoursError(f"unexpected {text[pos:].strip()[:12]!r}")
-        kind = match.lastgroup or ""
-        tokens.append((kind, match.group(kind)))
-        pos = match.end()
-        while pos < len(text) and text[pos].isspace():
-            pos += 1
-    return tokens
-
-
-def _minutes(value: str, *, end: bool) -> int:
-    hours, minutes = (int(part) for part in value.split(":"))
-    if minutes > 59 or hours > 24 or (hours == 24 and (minutes or not end)):
-        raise OpeningHoursError(f"invalid time {value!r}")
-    return hours * 60 + minutes
-
-
-class _Parser:
-    def __init__(self, text: str) -> None:
-        self.tokens = _tokens(text)
-        self.pos = 0
-
-    def peek(self, offset: int = 0) -> tuple[str, str]:
-        index = self.pos + offset
-        return self.tokens[index] if index < len(self.tokens) else ("end", "")
-
-    def take(self) -> tuple[str, str]:
-        token = self.peek()
-        self.pos += 1
-        return token
-
-    def is_day(self, offset: int = 0) -> bool:
-        kind, value = self.peek(offset)
-        return kind == "word" and (value in WEEKDAYS or value == PH)
-
-    def parse(self) -> tuple[Rule, ...]:
-        rules = [self.rule(additional=False)]
-        while self.peek()[0] != "end":
-            kind, value = self.take()
-            if value == ";":
-                if self.peek()[0] == "end":  # a trailing ';' is harmless
-                    break
-                rules.append(self.rule(additional=False))
-            elif value == ",":
-                rules.append(self.rule(additional=True))
-            else:
-                raise OpeningHoursError(f"unexpected {value!r}")
-        return tuple(rules)
-
-    def rule(self, *, additional: bool) -> Rule:
-        kind, value = self.peek()
-        if kind == "always":
-            self.take()
-            return Rule(None, ((0, 1440),), additional)
-        days = self.days() if self.is_day() else None
-        spans = self.spans() if self.peek()[0] == "time" else None
-        kind, value = self.peek()
-        if kind == "word" and value.lower() in ("off", "closed"):
-            self.take()
-            if spans:
-                raise OpeningHoursError("times cannot be followed by 'off'")
-            return Rule(days, (), additional)
-        if kind == "word" and value.lower() == "open":
-            self.take()
-            spans = spans or ((0, 1440),)
-        if days is None and spans is None:
-            if kind == "word":
-                raise OpeningHoursError(f"unsupported selector {value!r}")
-            raise OpeningHoursError(f"expected days or times, got {value or 'end of text'!r}")
-        return Rule(days, spans or ((0, 1440),), additional)
-
-    def days(self) -> frozenset[str]:
-        selected: set[str] = set()
-        while True:
-            _, first = self.take()
-            if first != PH and self.peek()[1] == "-":
-                self.take()
-                kind, last = self.take()
-                if last not in WEEKDAYS:
-                    raise OpeningHoursError(f"invalid weekday range end {last!r}")
-                i, j = WEEKDAYS.index(first), WEEKDAYS.index(last)
-                indices = range(i, j + 1) if i <= j else [*range(i, 7), *range(0, j + 1)]
-                selected.update(WEEKDAYS[k] for k in indices)
-            else:
-                selected.add(first)
-            if self.peek()[1] == "," and self.is_day(1):
-                self.take()
+    def days(self, first: dt.date, count: int) -> dict[dt.date, tuple[Span, ...]]:
+        """The open spans that begin on each of ``count`` days from ``first`` on."""
+        start = dt.datetime.combine(first, dt.time())
+        end = start + dt.timedelta(days=count)
+        spans: dict[dt.date, list[Span]] = {first + dt.timedelta(days=n): [] for n in range(count)}
+        for opens, closes in self._open_runs(start, end):
+            if closes - opens < dt.timedelta(days=1):  # one opening, perhaps past midnight
+                spans[opens.date()].append(
+                    (_minute(opens), _minute(opens) + _length(opens, closes))
+                )
                 continue
-            return frozenset(selected)
+            cursor = opens  # open for days on end: each day gets its own part
+            while cursor < closes:
+                midnight = dt.datetime.combine(cursor.date() + dt.timedelta(days=1), dt.time())
+                spans[cursor.date()].append(
+                    (_minute(cursor), _minute(cursor) + _length(cursor, min(midnight, closes)))
+                )
+                cursor = midnight
+        return {day: tuple(day_spans) for day, day_spans in spans.items()}
 
-    def spans(self) -> tuple[tuple[int, int], ...]:
-        spans: list[tuple[int, int]] = []
-        while True:
-            _, start_text = self.take()
-            if self.take()[1] != "-":
-                raise OpeningHoursError(f"expected '-' after {start_text}")
-            kind, end_text = self.take()
-            if kind != "time":
-                raise OpeningHoursError(f"expected an end time after {start_text}-")
-            start, end = _minutes(start_text, end=False), _minutes(end_text, end=True)
-            if end <= start:
-                end += 1440  # runs past midnight
-            spans.append((start, end))
-            if self.peek()[1] == "," and self.peek(1)[0] == "time":
-                self.take()
+    def comments(self, first: dt.date, count: int) -> list[str]:
+        """The comments (``"ajanvarauksella"``) of the open times in these days, once each."""
+        start = dt.datetime.combine(first, dt.time())
+        found: list[str] = []
+        for _, _, state, comment in self.expression.intervals(
+            start, start + dt.timedelta(days=count)
+        ):
+            if comment and comment not in found and state != osm.State.CLOSED:
+                found.append(comment)
+        return found
+
+    def _open_runs(
+        self, start: dt.datetime, end: dt.datetime
+    ) -> list[tuple[dt.datetime, dt.datetime]]:
+        runs: list[tuple[dt.datetime, dt.datetime]] = []
+        for opens, closes, state, _ in self.expression.intervals(start, end):
+            if state != osm.State.OPEN:
                 continue
-            return tuple(spans)
+            opens, closes = _naive(opens), _naive(closes or end)
+            if runs and runs[-1][1] == opens:  # the same opening, cut by the library
+                runs[-1] = (runs[-1][0], closes)
+            else:
+                runs.append((opens, closes))
+        return runs
 
 
+def _naive(moment: dt.datetime) -> dt.datetime:
+    return moment.replace(tzinfo=None)
+
+
+def _minute(moment: dt.datetime) -> int:
+    return moment.hour * 60 + moment.minute
+
+
+def _length(opens: dt.datetime, closes: dt.datetime) -> int:
+    return int((closes - opens).total_seconds() // 60)
+
+
+_PARSER_ERROR: type[Exception] = osm.ParserError  # type: ignore[attr-defined]  # not in its stubs
+_POSITION = re.compile(r"-->\s*\d+:(\d+)")
+_EXPECTED = re.compile(r"=\s*(.+)$", re.MULTILINE)
+
+
+@lru_cache(maxsize=4096)
 def parse_opening_hours(text: str) -> OpeningHours:
-    """Parse ``text``; raises :class:`OpeningHoursError` naming what is wrong."""
-    if not text or not text.strip():
+    """Parse ``text``; raises :class:`OpeningHoursError` saying where it goes wrong."""
+    cleaned = (text or "").strip().rstrip(";").strip()  # a trailing ';' is harmless
+    if not cleaned:
         raise OpeningHoursError("empty")
-    return OpeningHours(text.strip(), _Parser(text).parse())
+    try:
+        expression = osm.OpeningHours(cleaned, country=COUNTRY)
+    except (_PARSER_ERROR, SyntaxError, ValueError) as error:
+        raise OpeningHoursError(_explain(cleaned, str(error))) from None
+    return OpeningHours(cleaned, expression)
+
+
+def _explain(text: str, message: str) -> str:
+    position = _POSITION.search(message)
+    expected = _EXPECTED.search(message)
+    where = int(position.group(1)) if position else 1
+    rest = text[where - 1 :][:16] or "the end"
+    detail = expected.group(1).strip() if expected else "unexpected text"
+    return (
+        f"not OpenStreetMap opening hours from character {where} ({rest!r}: {detail}); "
+        "for example Mo-Fr 09:00-16:00; Sa 10:00-14:00; PH off"
+    )
 
 
 def open_now(text: str | None, moment: dt.datetime) -> bool | None:
@@ -194,57 +157,209 @@ def open_now(text: str | None, moment: dt.datetime) -> bool | None:
     if not text:
         return None
     try:
-        return parse_opening_hours(text).is_open(moment)
+        return parse_opening_hours(text).state(moment)
     except OpeningHoursError:
         return None
 
+
+# -- in words ---------------------------------------------------------------------------
 
 _DAY_NAMES = {
     "fi": ("ma", "ti", "ke", "to", "pe", "la", "su"),
     "sv": ("mån", "tis", "ons", "tor", "fre", "lör", "sön"),
     "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
 }
-_EVERY_DAY = {"fi": "joka päivä", "sv": "alla dagar", "en": "every day"}
-_CLOSED = {"fi": "suljettu", "sv": "stängt", "en": "closed"}
-_HOLIDAYS = {"fi": "arkipyhät", "sv": "helgdagar", "en": "public holidays"}
+_ON_DAY = {
+    "fi": (
+        "maanantaina",
+        "tiistaina",
+        "keskiviikkona",
+        "torstaina",
+        "perjantaina",
+        "lauantaina",
+        "sunnuntaina",
+    ),
+    "sv": (
+        "på måndag",
+        "på tisdag",
+        "på onsdag",
+        "på torsdag",
+        "på fredag",
+        "på lördag",
+        "på söndag",
+    ),
+    "en": (
+        "on Monday",
+        "on Tuesday",
+        "on Wednesday",
+        "on Thursday",
+        "on Friday",
+        "on Saturday",
+        "on Sunday",
+    ),
+}
+_MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_WORDS = {
+    "fi": {
+        "every_day": "joka päivä",
+        "always": "aina auki",
+        "closed": "suljettu",
+        "closed_for_now": "suljettu toistaiseksi",
+        "open_until": "auki nyt, klo {time} asti",
+        "open_now": "auki nyt",
+        "opens": "avautuu {day} klo {time}",
+        "today": "tänään",
+        "tomorrow": "huomenna",
+    },
+    "sv": {
+        "every_day": "alla dagar",
+        "always": "alltid öppet",
+        "closed": "stängt",
+        "closed_for_now": "stängt tills vidare",
+        "open_until": "öppet nu, till {time}",
+        "open_now": "öppet nu",
+        "opens": "öppnar {day} kl. {time}",
+        "today": "i dag",
+        "tomorrow": "i morgon",
+    },
+    "en": {
+        "every_day": "every day",
+        "always": "always open",
+        "closed": "closed",
+        "closed_for_now": "closed until further notice",
+        "open_until": "open now, until {time}",
+        "open_now": "open now",
+        "opens": "opens {day} at {time}",
+        "today": "today",
+        "tomorrow": "tomorrow",
+    },
+}
+_HOLIDAY_LANGUAGE = {"fi": "fi", "sv": "sv_FI", "en": "en_US"}
+
+
+def _language(language: str) -> str:
+    return language if language in _WORDS else "fi"
 
 
 def _clock(minutes: int, language: str) -> str:
-    hours, rest = divmod(minutes % 1440 if minutes != 1440 else 1440, 60)
+    if minutes != 1440:
+        minutes %= 1440
+    hours, rest = divmod(minutes, 60)
+    if rest == 0:
+        return str(hours)
+    return f"{hours}:{rest:02d}" if language == "en" else f"{hours}.{rest:02d}"
+
+
+def _spans_text(spans: tuple[Span, ...], language: str) -> str:
+    if not spans:
+        return _WORDS[language]["closed"]
+    return ", ".join(f"{_clock(s, language)}–{_clock(e, language)}" for s, e in spans)
+
+
+def _date_text(day: dt.date, language: str) -> str:
     if language == "en":
-        return f"{hours}:{rest:02d}"
-    return f"{hours}" if rest == 0 else f"{hours}.{rest:02d}"
+        return f"{day.day} {_MONTHS_EN[day.month - 1]}"
+    return f"{day.day}.{day.month}."
 
 
-def _day_runs(days: frozenset[str], language: str) -> str:
-    """``Mo Tu We Th Fr Su`` → ``ma–pe, su``: consecutive days as ranges."""
+@lru_cache(maxsize=8)
+def _holiday_calendar(language: str, year: int) -> holidays.HolidayBase:
+    return holidays.country_holidays(COUNTRY, years=year, language=_HOLIDAY_LANGUAGE[language])
+
+
+def holiday_name(day: dt.date, language: str) -> str | None:
+    """The Finnish public holiday (or Midsummer or Christmas Eve) on ``day``, in ``language``."""
+    return _holiday_calendar(_language(language), day.year).get(day)
+
+
+def describe_opening_hours(hours: OpeningHours, language: str, today: dt.date) -> str:
+    """The hours in force from ``today``, in words: ``ma–pe 9–16, la 10–14``.
+
+    Days of the coming week that differ from their weekday's usual hours follow,
+    with the holiday's name: ``; to 24.12. suljettu (Jouluaatto)``. Comments of the
+    data (``"ajanvarauksella"``) come last, in brackets.
+    """
+    language = _language(language)
+    words = _WORDS[language]
+    days = hours.days(today, _WINDOW_DAYS)
+    usual: dict[int, tuple[Span, ...]] = {}
+    for weekday in range(7):
+        seen = Counter(
+            spans
+            for day, spans in days.items()
+            if day.weekday() == weekday and not holiday_name(day, language)
+        )
+        usual[weekday] = seen.most_common(1)[0][0] if seen else ()
+    if all(spans == ((0, 1440),) for spans in usual.values()):
+        week = words["always"]
+    elif not any(usual.values()):  # closed for now: the status says when it opens
+        week = words["closed"]
+    else:
+        week = _week_text(usual, language)
+    exceptions = []
+    for offset in range(_AHEAD_DAYS):
+        day = today + dt.timedelta(days=offset)
+        if days[day] != usual[day.weekday()]:
+            text = f"{_DAY_NAMES[language][day.weekday()]} {_date_text(day, language)} {_spans_text(days[day], language)}"
+            name = holiday_name(day, language)
+            exceptions.append(f"{text} ({name})" if name else text)
+    parts = [week, *exceptions]
+    comments = hours.comments(today, _AHEAD_DAYS)
+    text = "; ".join(parts)
+    return f"{text} ({', '.join(comments)})" if comments else text
+
+
+def _week_text(usual: dict[int, tuple[Span, ...]], language: str) -> str:
+    """Consecutive weekdays with the same hours as one run: ``ma–pe 9–16, la 10–14``."""
+    if len(set(usual.values())) == 1:
+        return f"{_WORDS[language]['every_day']} {_spans_text(usual[0], language)}"
     names = _DAY_NAMES[language]
-    indices = sorted(WEEKDAYS.index(day) for day in days if day in WEEKDAYS)
     runs: list[list[int]] = []
-    for index in indices:
-        if runs and index == runs[-1][-1] + 1:
-            runs[-1].append(index)
-        else:
-            runs.append([index])
-    parts = [
-        names[run[0]] if len(run) == 1 else f"{names[run[0]]}–{names[run[-1]]}" for run in runs
-    ]
-    if PH in days:
-        parts.append(_HOLIDAYS[language])
-    return ", ".join(parts)
-
-
-def describe_opening_hours(hours: OpeningHours, language: str) -> str:
-    """The hours in words a person reads easily: ``ma–pe 9–16, la 10–14`` (fi, sv or en)."""
-    language = language if language in _DAY_NAMES else "fi"
-    parts = []
-    for rule in hours.rules:
-        days = _EVERY_DAY[language] if rule.days is None else _day_runs(rule.days, language)
-        if not rule.spans:
-            if rule.days == frozenset({PH}):
-                continue  # "closed on public holidays" is what people expect anyway
-            parts.append(f"{days} {_CLOSED[language]}")
+    for weekday in range(7):
+        if not usual[weekday]:
             continue
-        spans = ", ".join(f"{_clock(s, language)}–{_clock(e, language)}" for s, e in rule.spans)
-        parts.append(f"{days} {spans}")
-    return "; ".join(parts)
+        if runs and runs[-1][-1] == weekday - 1 and usual[runs[-1][0]] == usual[weekday]:
+            runs[-1].append(weekday)
+        else:
+            runs.append([weekday])
+    return ", ".join(
+        (names[run[0]] if len(run) == 1 else f"{names[run[0]]}–{names[run[-1]]}")
+        + f" {_spans_text(usual[run[0]], language)}"
+        for run in runs
+    )
+
+
+def hours_status(hours: OpeningHours, moment: dt.datetime, language: str) -> str | None:
+    """Open or closed at ``moment`` and until when: ``auki nyt, klo 16 asti``.
+
+    ``None`` when the data says the state is unknown then.
+    """
+    language = _language(language)
+    words = _WORDS[language]
+    moment = _naive(moment)
+    state = hours.state(moment)
+    if state is None:
+        return None
+    change = hours.next_change(moment)
+    if state:
+        if change is None or change - moment > dt.timedelta(days=1):
+            return words["open_now"]
+        return words["open_until"].format(time=_clock(_minute(change), language))
+    if change is None or hours.state(change) is not True:
+        return words["closed_for_now"]
+    return words["opens"].format(
+        day=_day_text(moment.date(), change.date(), language),
+        time=_clock(_minute(change), language),
+    )
+
+
+def _day_text(today: dt.date, day: dt.date, language: str) -> str:
+    ahead = (day - today).days
+    if ahead == 0:
+        return _WORDS[language]["today"]
+    if ahead == 1:
+        return _WORDS[language]["tomorrow"]
+    if ahead < 7:
+        return _ON_DAY[language][day.weekday()]
+    on = {"fi": "", "sv": "den ", "en": "on "}[language]
+    return f"{on}{_date_text(day, language)}"

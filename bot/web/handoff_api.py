@@ -179,8 +179,13 @@ async def claim(request: web.Request) -> web.Response:
     )
     request.app[HUB].queue_changed()
     if taken.kind == "chat":
+        rasa = request.app[RASA]
         try:
-            await request.app[RASA].pause(taken.conversation_id)  # the worker answers now
+            # The person is told who answers now, then the bot falls silent.
+            await rasa.worker_joined(
+                taken.conversation_id, request[AGENT_KEY].display_name, taken.channel
+            )
+            await rasa.pause(taken.conversation_id)
         except RasaUnavailableError as error:
             return error_response(
                 502, "rasa_unavailable", f"claimed, but the bot could not be paused: {error}"

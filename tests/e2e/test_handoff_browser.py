@@ -85,12 +85,26 @@ def test_a_person_in_the_widget_and_a_worker_in_the_console_talk_both_ways(stack
         item.get_by_role("button", name="Claim").click()
         console.locator(".msg-user", has_text="kelan liitteen lisäys").first.wait_for()
 
+        # The person is told who joined, and "Leave the queue" is gone with the queue.
+        widget.locator(
+            ".digituki-msg-notice", has_text="Anna, digitukija, tuli keskusteluun"
+        ).wait_for(timeout=LIVE_MS)
+        assert widget.get_by_role("button", name="Poistu jonosta").is_disabled()
+
         started = time.perf_counter()
         worker_writes(console, "Hei, olen Anna. Missä kohtaa liitteen lisäys jumittaa?")
         widget.locator(
             ".digituki-msg-bot", has_text="Missä kohtaa liitteen lisäys jumittaa?"
         ).wait_for(timeout=LIVE_MS)
         to_person = time.perf_counter() - started
+        # A person's message, not the bot's: the name and role above it, styled apart.
+        from_worker = widget.locator(".digituki-msg-worker", has_text="Missä kohtaa liitteen")
+        assert from_worker.locator(".digituki-sender").inner_text() == "Anna · digitukija"
+        background = (
+            "node => getComputedStyle(node.querySelector('.digituki-bubble')).backgroundColor"
+        )
+        from_bot = widget.locator(".digituki-msg-bot:not(.digituki-msg-worker)").first
+        assert from_worker.evaluate(background) != from_bot.evaluate(background)
 
         started = time.perf_counter()
         say(widget, "kun painan lisää liite mitään ei tapahdu")
@@ -122,7 +136,9 @@ def test_a_person_in_the_widget_and_a_worker_in_the_console_talk_both_ways(stack
             assert side.locator(selector, has_text=text).count() == 1, (selector, text)
 
         console.get_by_role("button", name="Hand back to the bot").click()
-        bot_says(widget, "Digitukija poistui keskustelusta")
+        widget.locator(
+            ".digituki-msg-notice", has_text="Digitukija poistui keskustelusta"
+        ).wait_for()
         say(widget, "kiitos")
         bot_says(widget, "Ole hyvä")  # the bot answers again
 

@@ -7,6 +7,7 @@ Without Chromium these tests skip with a message; ``DIGITUKI_REQUIRE_BROWSER=1``
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -116,6 +117,39 @@ def test_a_finnish_conversation_survives_a_reload_switches_to_swedish_and_clears
     assert page.locator(".digituki-card").count() == 0
 
 
+HOURS_CONVERSATIONS = {
+    # language: (launcher, need, place, quick reply, the card's name, the hours' label, the week)
+    "fi": ("Kysy digiavusta", "mä en osaa käyttää sähköpostia", "asun Kempeleessä",
+           "Paikan päällä", "Testikirjasto Oulu", "Aukioloajat", "ma–pe 10–18, la 10–15"),
+    "sv": ("Fråga om digihjälp", "jag kan inte använda e-posten", "jag bor i Kempele",
+           "På plats", "Testbiblioteket Uleåborg", "Öppettider", "mån–fre 10–18, lör 10–15"),
+    "en": ("Ask about digital help", "I can't use my email", "I live in Kempele",
+           "In person", "Testikirjasto Oulu", "Opening hours", "Mon–Fri 10–18, Sat 10–15"),
+}  # fmt: skip
+OSM_SYNTAX = re.compile(r"\b(Mo|Tu|We|Th|Fr|Sa|Su|PH)\b|\d{2}:\d{2}-|24/7|\boff\b")
+
+
+@pytest.mark.parametrize("language", ["fi", "sv", "en"])
+def test_cards_say_the_opening_hours_in_words(stack, browser, language):
+    launcher, need, place, form, name, label, week = HOURS_CONVERSATIONS[language]
+    with new_page(browser) as page:
+        page.goto(f"{stack.web_url}/demo/{language}")
+        page.get_by_role("button", name=launcher).click()
+        say(page, need)
+        page.locator(".digituki-msg-bot").nth(1).wait_for()  # the place question
+        say(page, place)
+        page.get_by_role("button", name=form).last.wait_for()
+        page.get_by_role("button", name=form).last.click()
+        card = page.locator(".digituki-card", has_text=name).first
+        card.wait_for()
+        hours = card.locator(".digituki-card-row", has_text=label).inner_text()
+        # "Aukioloajat: auki nyt, klo 18 asti ma–pe 10–18, la 10–15" (or when it opens)
+        assert week in hours, hours
+        assert card.locator(".digituki-pill").inner_text().strip()  # open now, or when it opens
+        shown = page.locator(".digituki-log").inner_text()
+        assert not OSM_SYNTAX.search(shown), OSM_SYNTAX.search(shown)
+
+
 def test_user_text_is_shown_as_text_never_as_html(stack, page):
     page.goto(f"{stack.web_url}/demo/en")
     page.get_by_role("button", name="Ask about digital help").click()
@@ -153,6 +187,12 @@ def test_a_keyboard_alone_completes_a_conversation(stack, page):
     else:
         pytest.fail("the quick reply cannot be reached with the keyboard")
     page.keyboard.press("Enter")
+    # The answered question's buttons are disabled and the focus is back in the box.
+    assert page.evaluate("document.activeElement.id") == "digituki-input"
+    answered = reply.evaluate(
+        "node => [...node.parentNode.querySelectorAll('button')].map(b => b.disabled)"
+    )
+    assert answered and all(answered), answered
     page.locator(".digituki-card", has_text="Testikerho Kempele").first.wait_for()
     page.keyboard.press("Escape")
     assert page.evaluate("document.activeElement.classList.contains('digituki-launcher')")

@@ -218,7 +218,8 @@ async def test_waiting_people_hear_when_their_place_improves(setup):
     assert say[1].endswith("/execute") and say[3] == {"name": "utter_queue_update"}
     assert say[2]["output_channel"] == "widget"
     assert listen[3] == [{"event": "action", "name": "action_listen"}]
-    assert not [c for c in setup.rasa.calls if c[1].startswith("/conversations/widget%2F1/execute")]
+    told_first = [c[3] for c in setup.rasa.calls if c[1] == "/conversations/widget%2F1/execute"]
+    assert told_first == [{"name": "utter_worker_joined"}]  # not a place: a worker has it
 
 
 async def test_notes_my_chats_and_call_back_contacts_only_for_whoever_takes_them(setup):

@@ -46,7 +46,9 @@ async def log_in(client: TestClient, username: str) -> dict[str, str]:
     return {"X-CSRF-Token": (await response.json())["csrf_token"]}
 
 
-async def test_claim_pauses_the_bot_messages_reach_the_user_and_hand_back_resumes(setup):
+async def test_claim_says_who_joined_pauses_the_bot_messages_reach_the_user_and_hand_back_resumes(
+    setup,
+):
     client, rasa, request = setup
     headers = await log_in(client, "wilma")
     base = f"/api/v1/handoff/requests/{request.id}"
@@ -58,6 +60,9 @@ async def test_claim_pauses_the_bot_messages_reach_the_user_and_hand_back_resume
     assert (await client.post(f"{base}/return", headers=headers)).status == 204
     path = "/conversations/widget%2Fabc%201"
     assert [(c[0], c[1], c[3]) for c in rasa.calls] == [
+        ("POST", f"{path}/tracker/events", [{"event": "slot", "name": "worker_name", "value": "Wilma"}]),
+        ("POST", f"{path}/execute", {"name": "utter_worker_joined"}),
+        ("POST", f"{path}/tracker/events", [{"event": "action", "name": "action_listen"}]),
         ("POST", f"{path}/tracker/events", [{"event": "pause"}]),
         ("POST", f"{path}/tracker/events",
          [{"event": "bot", "text": "Hej, jag heter Wilma.", "metadata": {"agent": "Wilma"}}]),
@@ -65,12 +70,13 @@ async def test_claim_pauses_the_bot_messages_reach_the_user_and_hand_back_resume
         ("POST", f"{path}/execute", {"name": "utter_handed_back"}),
         ("POST", f"{path}/tracker/events", [{"event": "action", "name": "action_listen"}]),
     ]  # fmt: skip
-    message_call = rasa.calls[1][2]
+    assert rasa.calls[1][2]["output_channel"] == "widget"  # "Wilma has joined", in the chat
+    message_call = rasa.calls[4][2]
     assert (
         message_call["output_channel"] == "widget"  # the request's channel, not "latest"
         and message_call["execute_side_effects"] == "true"
     )
-    assert rasa.calls[3][2]["output_channel"] == "widget"  # "the worker has left", there too
+    assert rasa.calls[6][2]["output_channel"] == "widget"  # "the worker has left", there too
 
 
 async def test_the_transcript_shows_who_wrote_what(setup):
@@ -108,9 +114,8 @@ async def test_only_the_worker_with_the_chat_writes_in_it(setup):
     refused = await client.post(f"{base}/messages", json={"text": "hi"}, headers=other)
     assert refused.status == 409
     assert (await client.get(f"{base}/transcript")).status == 409
-    assert all(
-        c[1].endswith("/tracker/events") and c[3] == [{"event": "pause"}] for c in rasa.calls
-    )
+    # Only the claim reached Rasa: "Wilma joined" and the pause, nothing of the other worker.
+    assert [c[3] for c in rasa.calls][-1] == [{"event": "pause"}] and len(rasa.calls) == 4
 
 
 async def test_a_message_rasa_did_not_take_is_reported_not_lost_silently(setup):

@@ -399,7 +399,8 @@ async def test_a_workers_message_goes_with_the_human_agent_tag_and_a_refusal_rea
     )
     (call,) = server.graph.messages_to("1001")
     assert call["messaging_type"] == "MESSAGE_TAG" and call["tag"] == "HUMAN_AGENT"
-    assert call["message"] == {"text": "Hei, olen Aino digitukipisteestä."}
+    # Marked as a person's message: the worker's name before the text.
+    assert call["message"] == {"text": "👤 Aino: Hei, olen Aino digitukipisteestä."}
     server.graph.blocked.add("1001")
     with pytest.raises(GraphApiError):
         await output.send_response("1001", {"text": "Oletko vielä siellä?", "agent": "Aino"})

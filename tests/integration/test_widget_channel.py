@@ -260,8 +260,22 @@ def test_bot_messages_become_one_frame_each():
         "text": "",  # the widget shows the cards, not their plain rendering
         "buttons": [{"title": "Lisää", "payload": "/show_more"}],
         "cards": [{"id": "a"}],
+        "sender": {"kind": "bot"},
     }
     assert message_frame({"text": "Hei"})["text"] == "Hei"
+
+
+def test_a_workers_message_and_the_join_notice_say_so_in_the_frame():
+    # How Rasa hands them to the channel: the event's metadata merged into the message.
+    worker = message_frame({"text": "Hei, olen Wilma.", "agent": "Wilma Virtanen"})
+    assert worker["sender"] == {"kind": "worker", "name": "Wilma Virtanen"}
+    assert "notice" not in worker
+    joined = message_frame(
+        {"text": "Wilma, digitukija, tuli keskusteluun.", "metadata": {"notice": "worker_joined"}}
+    )
+    assert (joined["sender"], joined["notice"]) == ({"kind": "bot"}, "worker_joined")
+    odd = message_frame({"text": "x", "agent": ["?"], "metadata": {"notice": "<b>"}})
+    assert odd["sender"] == {"kind": "bot"} and "notice" not in odd
     assert WidgetOutput.name() == "widget"
 
 

@@ -9,6 +9,7 @@ once in each.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import re
 from typing import Any
 
@@ -116,3 +117,36 @@ def test_a_card_of_a_real_provider_has_no_demo_label(
     card = build_card(result(real), svc, "fi")
     assert card["demo"] is False
     assert demo_mentions(card_text(card, svc, "fi")) == 0
+
+
+HOURS_IN_WORDS = {
+    "fi": ("Aukioloajat", "ma–pe 9–16, la 10–14", "auki nyt, klo 16 asti"),
+    "sv": ("Öppettider", "mån–fre 9–16, lör 10–14", "öppet nu, till 16"),
+    "en": ("Opening hours", "Mon–Fri 9–16, Sat 10–14", "open now, until 16"),
+}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_cards_say_the_hours_in_words_in_messenger_and_in_text(
+    demo_providers: dict[str, Provider], svc: Services, language: str
+) -> None:
+    provider = dataclasses.replace(
+        demo_providers["demo-oulu-digitupa"],
+        opening_hours="Mo-Fr 09:00-16:00; Sa 10:00-14:00; PH off",
+    )
+    # A Wednesday at 11:00 in Helsinki, with no holiday in the week after it.
+    at = dataclasses.replace(
+        svc, now=lambda: dt.datetime(2026, 11, 18, 9, 0, tzinfo=dt.timezone.utc)
+    )
+    card = build_card(result(provider), at, language)
+    label, week, status = HOURS_IN_WORDS[language]
+    assert (card["opening_hours"], card["hours_status"]) == (week, status)
+    assert f"{label}: {status} · {week}" in card_text(card, at, language).splitlines()
+
+    dispatcher = CollectingDispatcher()
+    tracker = Tracker("test-user", {"language": language}, {}, [], False, None, {}, "")
+    show(dispatcher, SearchResponse({}, [result(provider)]), at, language, tracker)
+    (template,) = messages_for(dispatcher.messages[-1])
+    (element,) = template["attachment"]["payload"]["elements"]
+    assert status in element["subtitle"]  # the state first: it matters most on a small screen
+    assert not re.search(r"\b(Mo|Fr|Sa|PH)\b|\d\d:\d\d", element["subtitle"])

@@ -681,19 +681,27 @@ def test_weekly_entries_on_different_days_merge_and_overlapping_ones_are_noted()
     )
 
 
-def test_dated_exceptions_to_come_are_noted_and_past_ones_dropped():
+def test_dated_exceptions_to_come_follow_the_week_and_past_ones_are_dropped():
     closed = {"serviceHourType": "Exceptional", "isClosed": True, "openingHour": []}
+    short_day = {
+        "serviceHourType": "Exceptional",
+        "validFrom": "2026-12-31T00:00:00",
+        "openingHour": [{"dayFrom": "Thursday", "from": "09:00", "to": "12:00"}],
+    }
     text, notes = hours(
         weekly(("Monday", "09:00", "16:00")),
         {**closed, "validFrom": "2026-12-24T00:00:00", "validTo": "2026-12-26T00:00:00"},
+        short_day,
         {**closed, "validFrom": "2026-04-03T00:00:00", "validTo": None},
         {**closed, "validFrom": "2025-12-24T00:00:00", "validTo": "2025-12-26T00:00:00"},
     )
-    assert text == "Mo 09:00-16:00"
-    assert notes == (
-        "2 dated exceptions (2026-04-03, 2026-12-24..2026-12-26) cannot be expressed in our "
-        "opening_hours subset: left out",
+    assert text == (
+        "Mo 09:00-16:00; 2026 Apr 03 off; 2026 Dec 24-2026 Dec 26 off; 2026 Dec 31 09:00-12:00"
     )
+    assert notes == ()
+    parsed = parse_opening_hours(text)
+    assert not parsed.is_open(dt.datetime(2026, 12, 31, 13, 0))
+    assert parsed.is_open(dt.datetime(2026, 12, 31, 11, 0))  # a Thursday, by the exception
 
 
 @pytest.mark.parametrize(
@@ -720,9 +728,11 @@ def test_unknown_hour_types_are_noted_and_reservations_flagged(gazetteer, mappin
 
 def test_hours_notes_become_warnings_naming_the_channel(gazetteer, mapping):
     exception = {"serviceHourType": "Exceptional", "validFrom": "2026-12-24T00:00:00"}
-    result = convert(gazetteer, mapping, location(serviceHours=[exception]))
+    result = convert(
+        gazetteer, mapping, location(serviceHours=[weekly(("Monday", "09:00", "16:00")), exception])
+    )
     assert warnings_of(result)[0].startswith(
-        f"channel {guid('1')} (Digitukipiste Testilä): serviceHours: 1 dated exception (2026-12-24)"
+        f"channel {guid('1')} (Digitukipiste Testilä): serviceHours: exception on 2026-12-24 names no hours"
     )
 
 

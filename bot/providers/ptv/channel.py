@@ -2,7 +2,7 @@
 
 Errors are problems that leave no usable provider (no name, no place);
 warnings are values left out or guessed (coordinates PTV could not give,
-hours our subset cannot express, a malformed phone number).
+hours one opening_hours string cannot hold, a malformed phone number).
 """
 
 from __future__ import annotations

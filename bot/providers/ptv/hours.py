@@ -1,10 +1,11 @@
-"""PTV service hours to the ``opening_hours`` subset of :mod:`bot.providers.opening_hours`.
+"""PTV service hours to OpenStreetMap ``opening_hours`` (:mod:`bot.providers.opening_hours`).
 
 PTV lists weekly hours (``DaysOfTheWeek``, ``OverMidnight``) and dated
 exceptions (``Exceptional``), each valid for a period. We store one
-``opening_hours`` string per provider and our subset has no date selectors,
-so the weekly hours in force on the import day are converted and everything
-that cannot be said in the subset is returned as a note for a warning.
+``opening_hours`` string per provider: the weekly hours in force on the import
+day, followed by the exceptions still to come as dated rules
+(``2026 Dec 24-2026 Dec 26 off``). What one string cannot hold (a second weekly
+schedule, hours of a later period) is returned as a note for a warning.
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.providers.opening_hours import WEEKDAYS, OpeningHoursError, parse_opening_hours
+from bot.providers.opening_hours import OpeningHoursError, parse_opening_hours
+
+WEEKDAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 DAYS = {
     name: index
@@ -61,7 +65,7 @@ def convert_service_hours(entries: Sequence[Any], today: dt.date) -> ConvertedHo
     )
     if unknown:
         notes.append(f"service hours of type {', '.join(unknown)} are not understood: left out")
-    notes.extend(_exception_notes(exceptional, today))
+    exceptions = _exception_rules(exceptional, today, notes)
     weekly.sort(key=_order)
     # Hours for a period (summer hours, closed for repairs) stand in for the usual ones.
     in_force = sorted(
@@ -80,6 +84,7 @@ def convert_service_hours(entries: Sequence[Any], today: dt.date) -> ConvertedHo
     by_reservation = any(e.get("isReservation") is True for e in chosen)
     if text is None:
         return ConvertedHours(None, tuple(notes), by_reservation)
+    text = "; ".join([text, *exceptions])
     try:
         parse_opening_hours(text)
     except OpeningHoursError as exc:  # a guard: the builder should only make valid text
@@ -124,24 +129,59 @@ def _label(entry: Mapping[str, Any]) -> str:
     return ""
 
 
-def _exception_notes(entries: Iterable[Mapping[str, Any]], today: dt.date) -> list[str]:
-    """Dated exceptions still to come: our subset cannot hold them (past ones do not matter)."""
-    dates = []
-    for entry in entries:
+def _exception_rules(
+    entries: Iterable[Mapping[str, Any]], today: dt.date, notes: list[str]
+) -> list[str]:
+    """Dated exceptions still to come as ``opening_hours`` rules; past ones do not matter."""
+    rules = []
+    for entry in sorted(entries, key=lambda e: _date(e.get("validFrom")) or dt.date.max):
         first = _date(entry.get("validFrom"))
         last = _date(entry.get("validTo")) or first
         if last is not None and last < today:
             continue
-        dates.append(
-            "undated" if first is None else f"{first}" if last == first else f"{first}..{last}"
-        )
-    if not dates:
-        return []
-    shown = ", ".join(sorted(dates)[:3]) + (", ..." if len(dates) > 3 else "")
-    return [
-        f"{len(dates)} dated exception{'s' if len(dates) > 1 else ''} ({shown}) cannot be "
-        "expressed in our opening_hours subset: left out"
-    ]
+        if first is None or last is None or last < first:
+            notes.append(f"an exception {_label(entry)}without a valid date range: left out")
+            continue
+        dates = _date_selector(first, last)
+        if entry.get("isClosed") is True:
+            rules.append(f"{dates} off")
+        elif entry.get("isAlwaysOpen") is True:
+            rules.append(f"{dates} 00:00-24:00")
+        else:
+            try:
+                spans = _merged(_exception_spans(entry))
+            except UnreadableHoursError as exc:
+                notes.append(f"exception {_label(entry)}on {first} unreadable ({exc}): left out")
+                continue
+            if not spans:
+                notes.append(f"exception {_label(entry)}on {first} names no hours: left out")
+                continue
+            rules.append(f"{dates} {_spans_text(spans)}")
+    return rules
+
+
+def _exception_spans(entry: Mapping[str, Any]) -> list[Span]:
+    """The times of an exception's rows: the dates, not the rows' days, say when they hold."""
+    rows = entry.get("openingHour") or []
+    if not isinstance(rows, list):
+        raise UnreadableHoursError("openingHour is not a list")
+    spans = []
+    for row in rows:
+        if not isinstance(row, Mapping):
+            raise UnreadableHoursError("an openingHour row is not an object")
+        start = _minutes(row.get("from"), end=False)
+        end = _minutes(row.get("to"), end=True)
+        spans.append((start, end if end > start else end + _DAY))
+    return spans
+
+
+def _date_selector(first: dt.date, last: dt.date) -> str:
+    """``2026 Dec 24`` or ``2026 Dec 24-2026 Dec 26``."""
+
+    def one(day: dt.date) -> str:
+        return f"{day.year} {MONTHS[day.month - 1]} {day.day:02d}"
+
+    return one(first) if first == last else f"{one(first)}-{one(last)}"
 
 
 def _weekly_text(
