@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import quote
 
 from actions.services import Services
+from bot import vocab
 from bot.providers.opening_hours import (
     OpeningHoursError,
     describe_opening_hours,
@@ -15,6 +16,7 @@ from bot.providers.opening_hours import (
 )
 from bot.providers.search import SearchResult
 
+_LANGUAGE_ORDER = {code: n for n, code in enumerate(vocab.LANGUAGES)}
 MAP_URL = "https://www.openstreetmap.org/?mlat={lat:.5f}&mlon={lon:.5f}#map=15/{lat:.5f}/{lon:.5f}"
 _DEMO_SUFFIX = re.compile(r"\s*\(demo\)\s*$", re.IGNORECASE)
 
@@ -45,10 +47,24 @@ def hours_in_words(text: str | None, services: Services, language: str) -> tuple
     ) or ""
 
 
-def build_card(result: SearchResult, services: Services, language: str) -> dict[str, Any]:
-    """The card of one recommendation, with labels in ``language``."""
+def build_card(
+    result: SearchResult,
+    services: Services,
+    language: str,
+    home: str | None = None,
+    wanted: str | None = None,
+) -> dict[str, Any]:
+    """The card of one recommendation, with labels in ``language``.
+
+    Its languages start with ``wanted`` (the service language the person asked for),
+    then the conversation's.
+
+    ``home`` is the municipality the person named (not their own location): a place in
+    it gets no distance, as "0 km" from the town's centre says nothing true about them.
+    """
     p = result.provider
     week, status = hours_in_words(p.opening_hours, services, language)
+    distance = None if p.municipality_code == home else result.distance_km
     label = services.label
     municipality = services.gazetteer.municipality(p.municipality_code)
     town = municipality.name_sv if language == "sv" else municipality.name_fi
@@ -71,12 +87,23 @@ def build_card(result: SearchResult, services: Services, language: str) -> dict[
         "kind": result.kind,
         "helps_with": [label("topic", t, language) for t in topics],
         "forms": [label("support_form", f, language) for f in sorted(p.support_forms)],
+        "languages": [
+            label("language", code, language)
+            for code in sorted(
+                p.languages,
+                key=lambda c: (
+                    c != (wanted or language),
+                    c != language,
+                    _LANGUAGE_ORDER.get(c, 99),
+                ),
+            )
+        ],
         "description": description,
         "address": address if result.kind == "in_person" else "",
-        "distance_km": None if result.distance_km is None else round(result.distance_km, 1),
+        "distance_km": None if distance is None else round(distance, 1),
         "distance_text": ""
-        if result.distance_km is None
-        else label("card", "km_away", language).format(km=f"{result.distance_km:.0f}"),
+        if distance is None
+        else label("card", "km_away", language).format(km=f"{max(distance, 1):.0f}"),
         "opening_hours": week,
         "hours_status": status,
         "open_now": result.open_now,
@@ -100,6 +127,8 @@ def card_text(card: dict[str, Any], services: Services, language: str) -> str:
     where = " – ".join(x for x in (card["address"], card["distance_text"]) if x)
     lines.append(where or label("card", "remote", language))
     lines.append(f"{label('card', 'helps_with', language)}: {', '.join(card['helps_with'])}")
+    if card.get("languages"):
+        lines.append(f"{label('card', 'languages', language)}: {', '.join(card['languages'])}")
     hours = hours_line(card, services, language)
     if hours:
         lines.append(hours)

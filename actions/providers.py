@@ -21,6 +21,7 @@ from bot.providers.search import (
     InvalidQueryError,
     SearchQuery,
     SearchResponse,
+    SearchResult,
     search,
 )
 
@@ -75,7 +76,7 @@ class ValidateFindSupportForm(FormValidationAction):
     async def extract_support_form(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
-        """ "Either is fine" to the question of the form: any form will do."""
+        """ "Any of these is fine" to the question of the form: any form will do."""
         message = tracker.latest_message or {}
         if tracker.get_slot("requested_slot") != "support_form" or any(
             e.get("entity") == "support_form" for e in message.get("entities", [])
@@ -274,6 +275,8 @@ def find(
                 timezone=svc.settings.timezone,
             )
             response.query["language_relaxed"] = True
+        if query.language and not response.query.get("language_relaxed"):
+            response = _nearer_in_other_languages(query, response, svc)
         if not response.results and "identification" in topics:
             response = search(
                 SearchQuery(**{**query.__dict__, "topics": ("basics",)}),
@@ -285,6 +288,62 @@ def find(
         log.warning("search refused: %s", exc)
         return None
     return response
+
+
+def _nearest_in_person_km(results: list[SearchResult]) -> float | None:
+    distances = [
+        r.distance_km for r in results if r.kind == "in_person" and r.distance_km is not None
+    ]
+    return min(distances) if distances else None
+
+
+def _nearer_in_other_languages(
+    query: SearchQuery, response: SearchResponse, svc: Services
+) -> SearchResponse:
+    """The ladder when in-person help in the person's language is far away.
+
+    Asked for help in person (or in any form) and the nearest place serving in their
+    language is further than ``NEARBY_KM``: places near them that serve in other
+    languages come first (said plainly: ``language_far_km``), then remote help in
+    their language that covers the place, then the far places in their language.
+    """
+    if query.form not in (None, "in_person"):
+        return response
+    own_km = _nearest_in_person_km(response.results)
+    if own_km is not None and own_km <= NEARBY_KM:
+        return response
+    nearby = [
+        r
+        for r in search(
+            SearchQuery(**{**query.__dict__, "language": None, "form": "in_person"}),
+            repository=svc.providers,
+            gazetteer=svc.gazetteer,
+            timezone=svc.settings.timezone,
+        ).results
+        if r.distance_km is not None and r.distance_km <= NEARBY_KM
+    ]
+    if not nearby:
+        return response
+    remote = search(
+        SearchQuery(**{**query.__dict__, "form": "remote"}),
+        repository=svc.providers,
+        gazetteer=svc.gazetteer,
+        timezone=svc.settings.timezone,
+    ).results
+    ladder: list[SearchResult] = []
+    seen: set[str] = set()
+    for result in [*nearby[:2], *remote[:1], *response.results, *nearby[2:], *remote[1:]]:
+        if result.provider.id not in seen:
+            seen.add(result.provider.id)
+            ladder.append(result)
+    own = _nearest_in_person_km(
+        [r for r in ladder if query.language in r.provider.languages and r.kind == "in_person"]
+    )
+    return SearchResponse(
+        {**response.query, "language_far_km": None if own is None else round(own)},
+        ladder[: query.limit],
+        response.municipality,
+    )
 
 
 def show(
@@ -300,15 +359,27 @@ def show(
         municipality = response.municipality.name_sv
     first = response.results[0]
     relaxed = bool(response.query.get("language_relaxed"))
+    far = "language_far_km" in response.query
     if relaxed:
         dispatcher.utter_message(response="utter_no_language")
-    if first.kind == "in_person" and (first.distance_km or 0) > NEARBY_KM:
+    elif far:
+        km = response.query["language_far_km"]
+        dispatcher.utter_message(
+            response="utter_language_far" if km is not None else "utter_language_none_near",
+            km=km,
+        )
+    if far:
+        pass  # said above: nearer help is in other languages
+    elif first.kind == "in_person" and (first.distance_km or 0) > NEARBY_KM:
         dispatcher.utter_message(response="utter_results_widened", municipality=municipality)
     elif first.kind == "remote" and response.query.get("form") in (None, "in_person"):
         dispatcher.utter_message(response="utter_results_remote_only", municipality=municipality)
     elif not relaxed:
         dispatcher.utter_message(response="utter_results")
-    cards = [build_card(r, svc, language) for r in response.results]
+    named = response.query.get("point") == "municipality_centre" and response.municipality
+    home = response.municipality.code if named and response.municipality else None
+    wanted = tracker.get_slot("service_language") or language
+    cards = [build_card(r, svc, language, home, wanted) for r in response.results]
     dispatcher.utter_message(
         text="\n\n".join(card_text(c, svc, language) for c in cards),
         json_message={

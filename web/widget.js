@@ -147,6 +147,7 @@
       helpsWith: 'Auttaa',
       forms: 'Tukimuodot',
       openingHours: 'Aukioloajat',
+      languages: 'Palvelukielet',
       openNow: 'Avoinna nyt',
       closedNow: 'Suljettu nyt',
       remote: 'Etätuki',
@@ -156,7 +157,7 @@
       web: 'Verkkosivu',
       map: 'Kartta',
       newTab: '(avautuu uuteen välilehteen)',
-      kmAway: '{km} km päässä'
+      kmAway: 'noin {km} km päässä'
     },
     sv: {
       region: 'Digituki-chatt',
@@ -207,6 +208,7 @@
       helpsWith: 'Hjälper med',
       forms: 'Stödformer',
       openingHours: 'Öppettider',
+      languages: 'Språk',
       openNow: 'Öppet nu',
       closedNow: 'Stängt nu',
       remote: 'Distansstöd',
@@ -216,7 +218,7 @@
       web: 'Webbsida',
       map: 'Karta',
       newTab: '(öppnas i en ny flik)',
-      kmAway: '{km} km bort'
+      kmAway: 'cirka {km} km bort'
     },
     en: {
       region: 'Digituki chat',
@@ -267,6 +269,7 @@
       helpsWith: 'Helps with',
       forms: 'Ways to get help',
       openingHours: 'Opening hours',
+      languages: 'Languages',
       openNow: 'Open now',
       closedNow: 'Closed now',
       remote: 'Remote support',
@@ -276,7 +279,7 @@
       web: 'Web page',
       map: 'Map',
       newTab: '(opens in a new tab)',
-      kmAway: '{km} km away'
+      kmAway: 'about {km} km away'
     }
   };
 
@@ -950,6 +953,7 @@
     article.appendChild(renderWhere(card));
     appendLabelled(article, 'helpsWith', card.helps_with.join(', '));
     appendLabelled(article, 'forms', card.forms.join(', '));
+    appendLabelled(article, 'languages', card.languages.join(', '));
     appendHours(article, card);
     if (card.facts.length) {
       var ul = el('ul', 'digituki-facts');
@@ -1412,6 +1416,7 @@
       kind: str(c.kind),
       helps_with: strings(c.helps_with),
       forms: strings(c.forms),
+      languages: strings(c.languages),
       description: str(c.description),
       address: str(c.address),
       distance_km: typeof c.distance_km === 'number' ? c.distance_km : null,

@@ -242,10 +242,18 @@ class _Hit:
 
 
 def _alternate(first: list[_Hit], second: list[_Hit]) -> list[_Hit]:
-    """Both kinds offered when no form was asked for: in-person, remote, in-person, ..."""
+    """Both kinds offered when no form was asked for: in-person, remote, in-person, ...
+
+    A provider that gives both is offered once, where it comes first (its card names
+    all its forms).
+    """
     merged: list[_Hit] = []
+    seen: set[str] = set()
     for i in range(max(len(first), len(second))):
-        merged.extend(r[i] for r in (first, second) if i < len(r))
+        for hits in (first, second):
+            if i < len(hits) and hits[i].provider_id not in seen:
+                seen.add(hits[i].provider_id)
+                merged.append(hits[i])
     return merged
 
 

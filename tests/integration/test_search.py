@@ -347,3 +347,20 @@ def test_any_form_offers_remote_help_first_when_nothing_is_near(repository, gaze
     # Lieksa has no in-person help within 30 km; its own phone service comes first.
     found = ids(repository, gazetteer, municipality="Lieksa", topics=("basics",), limit=3)
     assert found[0] == "lieksa-home" and found[1] == "oulu-library"
+
+
+def test_a_provider_giving_help_in_person_and_remotely_is_offered_once(gazetteer):
+    providers = {p.id: p for p in load_providers(FIXTURES / "search_providers.yml", gazetteer)}
+    library = providers["oulu-library"]
+    providers["oulu-library"] = dataclasses.replace(
+        library,
+        support_forms=frozenset({"in_person", "phone"}),
+        service_areas=frozenset({ServiceArea("municipality", library.municipality_code)}),
+    )
+    repository = InMemoryProviderRepository(list(providers.values()))
+    in_person = ids(repository, gazetteer, municipality="Oulu", form="in_person", topics=("basics",))
+    remote = ids(repository, gazetteer, municipality="Oulu", form="remote", topics=("basics",))
+    assert in_person[0] == remote[0] == "oulu-library"  # first in both lists
+    found = ids(repository, gazetteer, municipality="Oulu", topics=("basics",), limit=3)
+    assert found[0] == "oulu-library" and found.count("oulu-library") == 1
+    assert len(found) == 3

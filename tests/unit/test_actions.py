@@ -135,10 +135,38 @@ async def test_recommendation_shows_nearest_cards_and_next_steps():
     shown = cards(dispatcher)
     assert [c["id"] for c in shown] == ["oulu-library", "vaasa-sv", "helsinki-a"]
     first = shown[0]
-    assert first["helps_with"] == ["digitaidot"] and first["distance_km"] < 5
+    assert first["helps_with"] == ["digitaidot"] and first["distance_km"] is None  # in Oulu itself
+    assert shown[1]["distance_text"].startswith("noin ") and shown[1]["distance_km"] > 100
     assert first["map_url"].startswith("https://www.openstreetmap.org/?mlat=65.01")
     assert "Testikirjasto Oulu" in dispatcher.messages[1]["text"]  # plain text for plain channels
     assert SlotSet("results_shown", 3) in events
+
+
+async def test_help_in_the_persons_language_far_away_comes_after_help_near_them_said_plainly():
+    # Somali in Kempele: the only place serving in Somali is in Helsinki, ~550 km away.
+    tracker = make_tracker(
+        topic=["email"], municipality="Kempele", support_form="in_person", service_language="so"
+    )
+    dispatcher, _ = await run(ActionRecommendProviders(), tracker)
+    assert responses(dispatcher)[0] == "utter_language_far"
+    km = dispatcher.messages[0]["km"]
+    assert 500 < km < 650
+    shown = cards(dispatcher)
+    assert shown[0]["id"] == "oulu-library" and "somali" not in shown[0]["languages"]
+    assert shown[0]["distance_km"] < 30  # near, in other languages
+    far = next(c for c in shown if c["id"] == "helsinki-a")
+    assert far["languages"][0] == "somali" and far["distance_km"] == pytest.approx(km, abs=1)
+    assert len({c["id"] for c in shown}) == len(shown)
+
+
+async def test_help_near_in_the_persons_language_needs_no_ladder():
+    tracker = make_tracker(
+        topic=["email"], municipality="Kempele", support_form="in_person", service_language="sv"
+    )
+    dispatcher, _ = await run(ActionRecommendProviders(), tracker)
+    assert responses(dispatcher)[0] == "utter_results"
+    assert cards(dispatcher)[0]["id"] == "oulu-library"
+    assert cards(dispatcher)[0]["languages"][0] == "ruotsi"  # the wanted one first
 
 
 async def test_cards_and_texts_follow_the_conversation_language():

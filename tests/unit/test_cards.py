@@ -150,3 +150,16 @@ def test_cards_say_the_hours_in_words_in_messenger_and_in_text(
     (element,) = template["attachment"]["payload"]["elements"]
     assert status in element["subtitle"]  # the state first: it matters most on a small screen
     assert not re.search(r"\b(Mo|Fr|Sa|PH)\b|\d\d:\d\d", element["subtitle"])
+
+
+def test_a_place_in_the_town_the_person_named_gets_no_distance_from_its_centre(
+    demo_providers: dict[str, Provider], svc: Services
+) -> None:
+    provider = demo_providers["demo-oulu-digitupa"]
+    at_home = build_card(result(provider), svc, "fi", home=provider.municipality_code)
+    assert (at_home["distance_km"], at_home["distance_text"]) == (None, "")
+    assert "km" not in card_text(at_home, svc, "fi")
+    elsewhere = build_card(
+        SearchResult(provider, "in_person", 0.3, None, {}), svc, "fi", home="999"
+    )
+    assert elsewhere["distance_text"] == "noin 1 km päässä"  # never "0 km"
