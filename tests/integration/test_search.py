@@ -358,7 +358,9 @@ def test_a_provider_giving_help_in_person_and_remotely_is_offered_once(gazetteer
         service_areas=frozenset({ServiceArea("municipality", library.municipality_code)}),
     )
     repository = InMemoryProviderRepository(list(providers.values()))
-    in_person = ids(repository, gazetteer, municipality="Oulu", form="in_person", topics=("basics",))
+    in_person = ids(
+        repository, gazetteer, municipality="Oulu", form="in_person", topics=("basics",)
+    )
     remote = ids(repository, gazetteer, municipality="Oulu", form="remote", topics=("basics",))
     assert in_person[0] == remote[0] == "oulu-library"  # first in both lists
     found = ids(repository, gazetteer, municipality="Oulu", topics=("basics",), limit=3)
