@@ -353,6 +353,9 @@ def message_frame(message: dict[str, Any]) -> dict[str, Any]:
     }
     if notice in NOTICES:
         frame["notice"] = notice
+    language = custom.get("language") if isinstance(custom, dict) else None
+    if cards and isinstance(language, str) and len(language) <= 8:
+        frame["language"] = language  # the cards' own: their labels stay in it
     return frame
 
 
@@ -594,6 +597,16 @@ class WidgetInput(InputChannel):
         @widget.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
+
+        @widget.route("/origin", methods=["GET"])
+        async def origin_check(request: Request) -> HTTPResponse:
+            # A socket that fails tells the page nothing; this ordinary request does (its
+            # answer readable by that page): the widget then stops retrying and says so.
+            origin = request.headers.get("origin")
+            headers = {"Vary": "Origin", "Cache-Control": "no-store"}
+            if origin:
+                headers["Access-Control-Allow-Origin"] = origin
+            return response.json({"allowed": self.origin_allowed(origin)}, headers=headers)
 
         @widget.middleware("request")
         async def refuse_other_origins(request: Request) -> HTTPResponse | None:

@@ -126,6 +126,9 @@
       typing: 'Digituki kirjoittaa…',
       connecting: 'Yhdistetään…',
       reconnecting: 'Yhteys katkesi. Yhdistetään uudelleen…',
+      unavailable: 'Chat ei ole nyt käytettävissä. Yritämme yhdistää taustalla.',
+      refused: 'Chat ei ole käytettävissä tällä sivulla.',
+      callInstead: 'Voit soittaa numeroon {phone}.',
       demoNotice: 'Demo: näytetyt tukipalvelut ovat keksittyjä esimerkkejä.',
       confirmClear: 'Tyhjennetäänkö keskustelu? Viestit poistuvat tästä ikkunasta.',
       confirmYes: 'Kyllä, tyhjennä',
@@ -187,6 +190,9 @@
       typing: 'Digituki skriver…',
       connecting: 'Ansluter…',
       reconnecting: 'Anslutningen bröts. Ansluter igen…',
+      unavailable: 'Chatten är inte tillgänglig just nu. Vi försöker ansluta i bakgrunden.',
+      refused: 'Chatten är inte tillgänglig på den här sidan.',
+      callInstead: 'Du kan ringa {phone}.',
       demoNotice: 'Demo: stödtjänsterna som visas är påhittade exempel.',
       confirmClear: 'Vill du tömma samtalet? Meddelandena tas bort från det här fönstret.',
       confirmYes: 'Ja, töm',
@@ -248,6 +254,9 @@
       typing: 'Digituki is typing…',
       connecting: 'Connecting…',
       reconnecting: 'Connection lost. Reconnecting…',
+      unavailable: 'The chat is not available right now. We keep trying to connect.',
+      refused: 'The chat is not available on this page.',
+      callInstead: 'You can call {phone}.',
       demoNotice: 'Demo: the support providers shown are invented examples.',
       confirmClear: 'Clear the conversation? The messages will be removed from this window.',
       confirmYes: 'Yes, clear',
@@ -288,7 +297,12 @@
 
   /** The label `key` in the current language, with {name} placeholders filled. */
   function t(key, params) {
-    var text = LABELS[state.lang][key];
+    return tIn(state.lang, key, params);
+  }
+
+  /** The label `key` in `lang` (a card keeps the language its content came in). */
+  function tIn(lang, key, params) {
+    var text = (LABELS[lang] || LABELS[state.lang])[key];
     if (text === undefined) {
       text = LABELS.en[key] || key;
     }
@@ -365,6 +379,8 @@
     unhandled: [], // the person's messages without a `handled` yet: sent again after a reconnect
     attempts: 0, // failed connections in a row (backoff)
     reconnectTimer: null,
+    failedOpens: 0, // connections in a row that never opened
+    refused: false, // the server refuses this page's origin
     typingTimer: null,
     status: null, // {key, params} of the status line
     statusTimer: null,
@@ -435,6 +451,19 @@
   /** A visually hidden text for screen readers, bound to a label. */
   function srLabel(key) {
     return bind(el('span', 'digituki-sr'), key);
+  }
+
+  /**
+   * A label in `lang` that a language switch leaves as it is: a card's labels stay in
+   * the language of its content, so no card is ever half in one language.
+   */
+  function fixedLabel(node, key, lang) {
+    if (LANGS.indexOf(lang) === -1) {
+      return bind(node, key);
+    }
+    node.textContent = tIn(lang, key);
+    node.lang = lang;
+    return node;
   }
 
   /** "Digituki: " / "You: " before a message, for screen readers only. */
@@ -908,7 +937,7 @@
     if (cards.length) {
       var holder = el('div', 'digituki-cards');
       cards.forEach(function (card) {
-        holder.appendChild(renderCard(card));
+        holder.appendChild(renderCard(card, entry.lang));
       });
       item.appendChild(holder);
     }
@@ -940,7 +969,7 @@
   }
 
   /** One provider card (fields: actions/cards.py build_card). */
-  function renderCard(card) {
+  function renderCard(card, lang) {
     var article = el('article', 'digituki-card');
     var headingId = 'digituki-card-' + (++state.cardCount);
     var heading = el('h3', 'digituki-card-name', card.name);
@@ -948,13 +977,13 @@
     article.setAttribute('aria-labelledby', headingId);
     article.appendChild(heading);
     if (card.demo) {
-      article.appendChild(bind(el('p', 'digituki-badge'), 'demo'));
+      article.appendChild(fixedLabel(el('p', 'digituki-badge'), 'demo', lang));
     }
-    article.appendChild(renderWhere(card));
-    appendLabelled(article, 'helpsWith', card.helps_with.join(', '));
-    appendLabelled(article, 'forms', card.forms.join(', '));
-    appendLabelled(article, 'languages', card.languages.join(', '));
-    appendHours(article, card);
+    article.appendChild(renderWhere(card, lang));
+    appendLabelled(article, 'helpsWith', card.helps_with.join(', '), lang);
+    appendLabelled(article, 'forms', card.forms.join(', '), lang);
+    appendLabelled(article, 'languages', card.languages.join(', '), lang);
+    appendHours(article, card, lang);
     if (card.facts.length) {
       var ul = el('ul', 'digituki-facts');
       card.facts.forEach(function (fact) {
@@ -965,7 +994,7 @@
     if (card.description) {
       article.appendChild(el('p', 'digituki-card-desc', card.description));
     }
-    var links = renderCardLinks(card);
+    var links = renderCardLinks(card, lang);
     if (links.childNodes.length) {
       article.appendChild(links);
     }
@@ -973,21 +1002,21 @@
   }
 
   /** "Address – 3 km away", or "Remote support" when it has no address. */
-  function renderWhere(card) {
+  function renderWhere(card, lang) {
     var line = el('p', 'digituki-card-where');
     var distance = card.distance_text;
     if (!distance && typeof card.distance_km === 'number') {
-      distance = t('kmAway', { km: Math.round(card.distance_km) });
+      distance = tIn(lang, 'kmAway', { km: Math.round(card.distance_km) });
     }
     if (card.address) {
-      line.appendChild(srLabel('address'));
+      line.appendChild(fixedLabel(el('span', 'digituki-sr'), 'address', lang));
       line.appendChild(document.createTextNode(' '));
       line.appendChild(document.createTextNode(card.address));
       if (distance) {
         line.appendChild(document.createTextNode(' – ' + distance));
       }
     } else if (card.kind === 'remote' || !distance) {
-      line.appendChild(bind(el('span'), 'remote'));
+      line.appendChild(fixedLabel(el('span'), 'remote', lang));
     } else {
       line.appendChild(document.createTextNode(distance));
     }
@@ -995,13 +1024,13 @@
   }
 
   /** "<b>Label:</b> value" when value is not empty. */
-  function appendLabelled(parent, key, value) {
+  function appendLabelled(parent, key, value, lang) {
     if (!value) {
       return;
     }
     var p = el('p', 'digituki-card-row');
     var name = el('strong');
-    name.appendChild(bind(el('span'), key));
+    name.appendChild(fixedLabel(el('span'), key, lang));
     name.appendChild(document.createTextNode(': '));
     p.appendChild(name);
     p.appendChild(document.createTextNode(value));
@@ -1012,13 +1041,13 @@
    * Opening hours: whether it is open now and until when ("auki nyt, klo 16 asti",
    * in the conversation's language, from the server), then the week in words.
    */
-  function appendHours(parent, card) {
+  function appendHours(parent, card, lang) {
     if (!card.opening_hours && !card.hours_status && card.open_now === null) {
       return;
     }
     var p = el('p', 'digituki-card-row');
     var name = el('strong');
-    name.appendChild(bind(el('span'), 'openingHours'));
+    name.appendChild(fixedLabel(el('span'), 'openingHours', lang));
     name.appendChild(document.createTextNode(': '));
     p.appendChild(name);
     if (card.open_now !== null) {
@@ -1026,7 +1055,7 @@
       p.appendChild(
         card.hours_status
           ? el('span', cls, card.hours_status)
-          : bind(el('span', cls), card.open_now ? 'openNow' : 'closedNow')
+          : fixedLabel(el('span', cls), card.open_now ? 'openNow' : 'closedNow', lang)
       );
       p.appendChild(document.createTextNode(' '));
     }
@@ -1037,7 +1066,7 @@
   }
 
   /** Phone (tel:), web page and map links; anything not http/https/tel stays text. */
-  function renderCardLinks(card) {
+  function renderCardLinks(card, lang) {
     var box = el('div', 'digituki-card-links');
     var tel = safeUrl(card.phone_link, ['tel:']);
     if (card.phone) {
@@ -1045,29 +1074,29 @@
       if (tel) {
         phone.href = tel;
       }
-      phone.appendChild(bind(el('span'), 'phone'));
+      phone.appendChild(fixedLabel(el('span'), 'phone', lang));
       phone.appendChild(document.createTextNode(': ' + card.phone));
       box.appendChild(phone);
     }
     var web = safeUrl(card.website, ['http:', 'https:']);
     if (web) {
       var site = externalLink(web, 'digituki-card-link');
-      site.appendChild(bind(el('span'), 'web'));
+      site.appendChild(fixedLabel(el('span'), 'web', lang));
       site.appendChild(document.createTextNode(': ' + shortHost(web) + ' '));
-      site.appendChild(srLabel('newTab'));
+      site.appendChild(fixedLabel(el('span', 'digituki-sr'), 'newTab', lang));
       box.appendChild(site);
     } else if (card.website) {
       var text = el('span', 'digituki-card-text');
-      text.appendChild(bind(el('span'), 'web'));
+      text.appendChild(fixedLabel(el('span'), 'web', lang));
       text.appendChild(document.createTextNode(': ' + card.website));
       box.appendChild(text);
     }
     var map = safeUrl(card.map_url, ['http:', 'https:']);
     if (map) {
       var mapLink = externalLink(map, 'digituki-card-link');
-      mapLink.appendChild(bind(el('span'), 'map'));
+      mapLink.appendChild(fixedLabel(el('span'), 'map', lang));
       mapLink.appendChild(document.createTextNode(' '));
-      mapLink.appendChild(srLabel('newTab'));
+      mapLink.appendChild(fixedLabel(el('span', 'digituki-sr'), 'newTab', lang));
       box.appendChild(mapLink);
     }
     return box;
@@ -1166,12 +1195,21 @@
    * ------------------------------------------------------------------ */
 
   var WS_URL = websocketUrl();
+  /** Asks the server whether it accepts this page's origin (the socket cannot say why it failed). */
+  var ORIGIN_URL = WS_URL.replace(/^ws/, 'http').replace(/\/websocket$/, '/origin');
+  /** A phone number the site owner gives for when the chat cannot be reached. */
+  var HELP_PHONE = ((script && script.getAttribute('data-help-phone')) || '').slice(0, 40);
+  var CHECK_ORIGIN_AFTER = 2; // failed connections in a row
+  var UNAVAILABLE_AFTER = 5; // about half a minute of failed connections
 
   /** Open the socket unless one is open or opening; hello goes first. */
   function connect() {
     state.started = true;
     clearTimeout(state.reconnectTimer);
     state.reconnectTimer = null;
+    if (state.refused) {
+      return; // the server will not take this page: reloading after a fix is the way
+    }
     if (state.ws && state.ws.readyState <= 1) {
       return; // CONNECTING or OPEN
     }
@@ -1184,7 +1222,10 @@
     }
     state.ws = ws;
     state.ready = false;
+    var opened = false;
     ws.onopen = function () {
+      opened = true;
+      state.failedOpens = 0;
       sendRaw(ws, {
         type: 'hello',
         session_id: state.sessionId,
@@ -1205,6 +1246,15 @@
       state.ws = null;
       state.ready = false;
       setTyping(false);
+      if (!opened) {
+        state.failedOpens += 1;
+        if (state.failedOpens === CHECK_ORIGIN_AFTER) {
+          checkOrigin();
+        }
+        if (state.failedOpens === UNAVAILABLE_AFTER) {
+          showUnavailable('unavailable');
+        }
+      }
       scheduleReconnect();
     };
     ws.onerror = function () {
@@ -1212,11 +1262,63 @@
     };
   }
 
+  /**
+   * The socket failed to open twice: ask the server (an ordinary request it answers
+   * with CORS) whether it refuses this page's origin. Then there is nothing to retry:
+   * the person is told, and the site owner finds the reason in the browser console.
+   */
+  function checkOrigin() {
+    if (!window.fetch) {
+      return;
+    }
+    fetch(ORIGIN_URL, { mode: 'cors', credentials: 'omit' })
+      .then(function (response) {
+        return response.ok ? response.json() : null;
+      })
+      .then(function (body) {
+        if (body && body.allowed === false && !state.refused) {
+          refuse();
+        }
+      })
+      .catch(function () {
+        // Unreachable: the backoff goes on and the person is told after a while.
+      });
+  }
+
+  function refuse() {
+    state.refused = true;
+    clearTimeout(state.reconnectTimer);
+    state.reconnectTimer = null;
+    if (window.console && console.error) {
+      console.error(
+        'Digituki: the chat server refuses connections from this page\'s origin ' +
+          location.origin + '. Add it to DIGITUKI_WIDGET_ORIGINS on the server.'
+      );
+    }
+    ui.input.disabled = true;
+    Array.prototype.forEach.call(ui.panel.querySelectorAll('.digituki-send'), function (b) {
+      b.disabled = true;
+    });
+    showUnavailable('refused');
+  }
+
+  /** "The chat is not available…" and, when the site gives one, a number to call. */
+  function showUnavailable(key) {
+    setStatus(null);
+    var text = t(key) + (HELP_PHONE ? ' ' + t('callInstead', { phone: HELP_PHONE }) : '');
+    showNote(text, true);
+  }
+
   /** Try again after 1 s, 2 s, 4 s … at most 30 s. */
   function scheduleReconnect() {
+    if (state.refused) {
+      return;
+    }
     var delay = Math.min(MAX_BACKOFF_MS, 1000 * Math.pow(2, state.attempts));
     state.attempts += 1;
-    setStatus('reconnecting');
+    if (state.failedOpens < UNAVAILABLE_AFTER) {
+      setStatus('reconnecting');
+    }
     clearTimeout(state.reconnectTimer);
     state.reconnectTimer = setTimeout(connect, delay);
   }
@@ -1380,7 +1482,7 @@
       cards: list(frame.cards).filter(isObject).map(normalizeCard),
       sender: normalizeSender(frame.sender),
       notice: NOTICES.indexOf(frame.notice) !== -1 ? frame.notice : '',
-      lang: state.lang
+      lang: LANGS.indexOf(frame.language) !== -1 ? frame.language : state.lang
     };
   }
 
@@ -1456,6 +1558,9 @@
 
   /** Show `shown` as the person's message and send `text` (payload or words). */
   function sendUserMessage(shown, text, metadata) {
+    if (state.refused) {
+      return; // nothing would reach anyone: the note says so
+    }
     addEntry({ from: 'user', text: shown, lang: state.lang });
     var frame = { type: 'message', text: text, id: newMessageId() };
     if (metadata) {
@@ -1467,7 +1572,7 @@
 
   function submitInput() {
     var text = ui.input.value.trim();
-    if (!text) {
+    if (!text || state.refused) {
       return;
     }
     if (text.length > state.maxText) {

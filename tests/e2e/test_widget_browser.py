@@ -105,6 +105,9 @@ def test_a_finnish_conversation_survives_a_reload_switches_to_swedish_and_clears
 
     page.locator(".digituki-lang[lang=sv]").click()
     bot_says(page, "Vi fortsätter på svenska")
+    # The Finnish card stays wholly Finnish: its labels do not switch under its content.
+    earlier = page.locator(".digituki-card", has_text="Testikirjasto Oulu").first
+    assert "Aukioloajat" in earlier.inner_text() and "Öppettider" not in earlier.inner_text()
     assert page.locator("#digituki-input").get_attribute("placeholder") != "Kirjoita tähän"
     say(page, "och om jag bodde i Närpes då")
     bot_says(page, "Vill du se fler alternativ?")
@@ -148,6 +151,44 @@ def test_cards_say_the_opening_hours_in_words(stack, browser, language):
         assert card.locator(".digituki-pill").inner_text().strip()  # open now, or when it opens
         shown = page.locator(".digituki-log").inner_text()
         assert not OSM_SYNTAX.search(shown), OSM_SYNTAX.search(shown)
+
+
+def test_a_page_the_server_refuses_is_told_so_and_the_site_owner_sees_why(stack, browser):
+    # A site not in DIGITUKI_WIDGET_ORIGINS embeds the widget.
+    page_html = (
+        '<!doctype html><html lang="fi"><head><title>Toinen sivusto</title></head><body>'
+        f'<main><h1>Toinen sivusto</h1></main><script src="{stack.web_url}/widget/widget.js" '
+        f'data-server="{stack.rasa_url}" data-lang="fi" data-help-phone="0800 000 000 (demo)" '
+        "defer></script></body></html>"
+    )
+    with new_page(browser) as page:
+        page.route(
+            "http://other-site.example/",
+            lambda route: route.fulfill(status=200, content_type="text/html", body=page_html),
+        )
+        page.add_init_script(
+            "window.__sockets = 0; const Native = window.WebSocket;"
+            "window.WebSocket = function (url) { window.__sockets += 1; return new Native(url); };"
+            "window.WebSocket.prototype = Native.prototype;"
+        )
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.goto("http://other-site.example/")
+        page.get_by_role("button", name="Kysy digiavusta").click()
+        note = page.locator(
+            ".digituki-note-error", has_text="Chat ei ole käytettävissä tällä sivulla"
+        )
+        note.wait_for(timeout=20_000)
+        assert "Voit soittaa numeroon 0800 000 000 (demo)." in note.inner_text()
+        assert any(
+            "http://other-site.example" in e and "DIGITUKI_WIDGET_ORIGINS" in e for e in errors
+        )
+        assert page.locator("#digituki-input").is_disabled()
+        # No endless "reconnecting…": no new attempt in the next seconds.
+        attempts = page.evaluate("window.__sockets")
+        page.wait_for_timeout(6000)  # the next attempt of the backoff would come in 4 s
+        assert "Yhdistetään uudelleen" not in page.locator(".digituki-status").inner_text()
+        assert page.evaluate("window.__sockets") == attempts >= 2
 
 
 def test_user_text_is_shown_as_text_never_as_html(stack, page):

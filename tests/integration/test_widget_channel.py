@@ -224,6 +224,16 @@ async def test_a_page_on_another_site_is_refused_before_the_upgrade(server):
     assert server.bot.received == []
 
 
+async def test_a_page_can_ask_whether_its_origin_is_refused(server):
+    # The browser gives a failed socket no reason; the widget asks this instead.
+    probe = server.url.replace("/websocket", "/origin")
+    async with aiohttp.ClientSession() as session:
+        for origin, allowed in (("https://evil.example", False), (ORIGIN, True)):
+            async with session.get(probe, headers={"Origin": origin}) as answer:
+                assert answer.status == 200 and await answer.json() == {"allowed": allowed}
+                assert answer.headers["Access-Control-Allow-Origin"] == origin  # readable there
+
+
 async def test_restart_starts_a_new_conversation(server):
     async with aiohttp.ClientSession() as session:
         widget = await connect(session, server.url)
@@ -252,7 +262,7 @@ def test_bot_messages_become_one_frame_each():
         {
             "text": "Testikirjasto Oulu\nOulu – 11 km",  # the cards as plain text
             "buttons": [{"title": "Lisää", "payload": "/show_more"}],
-            "custom": {"type": "provider_cards", "cards": [{"id": "a"}]},
+            "custom": {"type": "provider_cards", "language": "sv", "cards": [{"id": "a"}]},
         }
     )
     assert frame == {
@@ -261,6 +271,7 @@ def test_bot_messages_become_one_frame_each():
         "buttons": [{"title": "Lisää", "payload": "/show_more"}],
         "cards": [{"id": "a"}],
         "sender": {"kind": "bot"},
+        "language": "sv",  # the cards' labels stay in the language of their content
     }
     assert message_frame({"text": "Hei"})["text"] == "Hei"
 
