@@ -588,6 +588,12 @@
     link.rel = 'stylesheet';
     link.href = href;
     link.setAttribute('data-digituki-css', '');
+    // The layout changes when the styles arrive: the newest message is brought into view again.
+    link.addEventListener('load', function () {
+      if (state.open) {
+        scrollToEnd();
+      }
+    });
     (document.head || document.documentElement).appendChild(link);
   }
 
@@ -701,7 +707,9 @@
     bar.id = 'digituki-tools';
     bar.setAttribute('role', 'group');
     ui.toolbar = bar;
-    bar.appendChild(toolButton('person', 'human', requestHuman));
+    var human = toolButton('person', 'human', requestHuman);
+    human.classList.add('digituki-tool-human'); // never folded away on small screens
+    bar.appendChild(human);
     var loc = toolButton('pin', 'location', useLocation);
     ui.locationButton = loc;
     bar.appendChild(loc);
@@ -822,6 +830,7 @@
     input.maxLength = state.maxText;
     input.autocomplete = 'off';
     input.addEventListener('keydown', onInputKeydown);
+    input.addEventListener('input', fitInput);
     var send = el('button', 'digituki-btn digituki-send');
     send.type = 'submit';
     send.appendChild(icon('send'));
@@ -1580,7 +1589,16 @@
       return;
     }
     ui.input.value = '';
+    fitInput();
     sendUserMessage(text, text);
+  }
+
+  /** The box grows with what is typed (up to its max-height) and shrinks when sent. */
+  function fitInput() {
+    ui.input.style.height = '';
+    if (ui.input.value && ui.input.scrollHeight > ui.input.clientHeight) {
+      ui.input.style.height = ui.input.scrollHeight + 4 + 'px';
+    }
   }
 
   /** Enter sends; Shift+Enter makes a new line; not while composing (IME). */
@@ -1711,7 +1729,12 @@
 
   function applyTextScale() {
     ui.root.style.setProperty('--digituki-scale', String(TEXT_SCALES[state.scaleIndex]));
+    // Large text: a one-line box (it grows while typing) leaves the messages more room.
+    ui.input.rows = TEXT_SCALES[state.scaleIndex] >= 1.5 ? 1 : 2;
     updateTextSizeButtons();
+    if (state.open) {
+      scrollToEnd();
+    }
   }
 
   /** aria-disabled (not disabled) so the focused button keeps its focus. */

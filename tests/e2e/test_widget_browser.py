@@ -275,8 +275,50 @@ def test_the_widget_works_on_a_narrow_phone_screen(stack, browser):
         bot_says(page, "Digituki-assistenten")
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 320  # nothing pushes the page sideways
+        # "Talk to a person" is in sight, not folded into the menu.
+        assert page.get_by_role("button", name="Tala med en människa").is_visible()
         say(page, "jag behöver hjälp med smarttelefonen i Närpes på plats")
         page.locator(".digituki-card", has_text="Närpes").first.wait_for()
+
+
+# The newest message is in sight: all of it, or (when taller than the room) its start.
+LAST_MESSAGE_IN_SIGHT = """() => {
+    const last = [...document.querySelectorAll('.digituki-msg')].pop().getBoundingClientRect();
+    const room = document.querySelector('#digituki-input').getBoundingClientRect().top;
+    return last.top >= 0 && (last.bottom <= room + 1 || last.top + 40 <= room);
+}"""
+
+
+def test_at_the_largest_text_the_conversation_keeps_half_the_panel(stack, browser):
+    with new_page(browser) as page:
+        page.goto(f"{stack.web_url}/demo/fi")
+        page.get_by_role("button", name="Kysy digiavusta").click()
+        bot_says(page, "Digituki-avustaja")
+        larger = page.get_by_role("button", name="Suurenna tekstiä")
+        while larger.get_attribute("aria-disabled") != "true":
+            larger.click()
+        say(page, "tarvitsen apua tabletin kanssa Kempeleessä")
+        bot_says(page, "Millaista apua haluat?")
+        page.wait_for_timeout(300)  # the log scrolls to the answer
+        log, panel = (
+            page.locator(selector).bounding_box()
+            for selector in (".digituki-log", ".digituki-panel")
+        )
+        assert log["height"] >= panel["height"] / 2, (log, panel)
+        assert page.evaluate(LAST_MESSAGE_IN_SIGHT)
+        assert page.get_by_role("button", name="Puhu ihmisen kanssa").is_visible()
+
+
+def test_at_400_percent_zoom_the_newest_message_shows_without_scrolling(stack, browser):
+    # 400 % zoom of a 1280 × 900 window: 320 × 225 CSS pixels.
+    with new_page(browser, viewport={"width": 320, "height": 225}, device_scale_factor=4) as page:
+        page.goto(f"{stack.web_url}/demo/fi")
+        page.get_by_role("button", name="Kysy digiavusta").click()
+        bot_says(page, "Digituki-avustaja")
+        say(page, "tarvitsen apua tabletin kanssa Kempeleessä")
+        bot_says(page, "Millaista apua haluat?")
+        page.wait_for_timeout(300)
+        assert page.evaluate(LAST_MESSAGE_IN_SIGHT)
 
 
 def test_use_my_location_answers_the_place_question(stack, browser):
