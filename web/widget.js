@@ -119,6 +119,9 @@
       log: 'Keskustelu',
       botPrefix: 'Digituki:',
       workerRole: 'digitukija',
+      cardsOne: '1 paikka: {names}.',
+      cardsMany: '{n} paikkaa: {names}.',
+      moreDetails: 'Lisätiedot',
       youPrefix: 'Sinä:',
       inputLabel: 'Kirjoita viesti',
       placeholder: 'Kirjoita tähän',
@@ -183,6 +186,9 @@
       log: 'Samtal',
       botPrefix: 'Digituki:',
       workerRole: 'digistödjare',
+      cardsOne: '1 ställe: {names}.',
+      cardsMany: '{n} ställen: {names}.',
+      moreDetails: 'Mer information',
       youPrefix: 'Du:',
       inputLabel: 'Skriv ett meddelande',
       placeholder: 'Skriv här',
@@ -247,6 +253,9 @@
       log: 'Conversation',
       botPrefix: 'Digituki:',
       workerRole: 'digital support worker',
+      cardsOne: '1 place: {names}.',
+      cardsMany: '{n} places: {names}.',
+      moreDetails: 'More details',
       youPrefix: 'You:',
       inputLabel: 'Write a message',
       placeholder: 'Type here',
@@ -944,9 +953,22 @@
       item.appendChild(bubble);
     }
     if (cards.length) {
-      var holder = el('div', 'digituki-cards');
+      // A short line first for screen readers ("3 places: A, B, C."), then the cards
+      // as a labelled list; each card's details wait behind its own disclosure.
+      var names = cards.map(function (card) {
+        return card.name;
+      });
+      var summary = tIn(entry.lang, cards.length === 1 ? 'cardsOne' : 'cardsMany', {
+        n: cards.length,
+        names: names.join(', ')
+      });
+      item.appendChild(el('p', 'digituki-sr', summary));
+      var holder = el('ul', 'digituki-cards');
+      holder.setAttribute('aria-label', summary);
       cards.forEach(function (card) {
-        holder.appendChild(renderCard(card, entry.lang));
+        var li = el('li', 'digituki-card-item');
+        li.appendChild(renderCard(card, entry.lang));
+        holder.appendChild(li);
       });
       item.appendChild(holder);
     }
@@ -989,23 +1011,31 @@
       article.appendChild(fixedLabel(el('p', 'digituki-badge'), 'demo', lang));
     }
     article.appendChild(renderWhere(card, lang));
-    appendLabelled(article, 'helpsWith', card.helps_with.join(', '), lang);
-    appendLabelled(article, 'forms', card.forms.join(', '), lang);
-    appendLabelled(article, 'languages', card.languages.join(', '), lang);
     appendHours(article, card, lang);
+    var links = renderCardLinks(card, lang);
+    if (links.childNodes.length) {
+      article.appendChild(links);
+    }
+    // What it helps with, its forms and languages, the facts and the description.
+    var more = el('details', 'digituki-card-more');
+    var toggle = el('summary', 'digituki-card-more-toggle');
+    toggle.appendChild(fixedLabel(el('span'), 'moreDetails', lang));
+    more.appendChild(toggle);
+    appendLabelled(more, 'helpsWith', card.helps_with.join(', '), lang);
+    appendLabelled(more, 'forms', card.forms.join(', '), lang);
+    appendLabelled(more, 'languages', card.languages.join(', '), lang);
     if (card.facts.length) {
       var ul = el('ul', 'digituki-facts');
       card.facts.forEach(function (fact) {
         ul.appendChild(el('li', 'digituki-fact', fact));
       });
-      article.appendChild(ul);
+      more.appendChild(ul);
     }
     if (card.description) {
-      article.appendChild(el('p', 'digituki-card-desc', card.description));
+      more.appendChild(el('p', 'digituki-card-desc', card.description));
     }
-    var links = renderCardLinks(card, lang);
-    if (links.childNodes.length) {
-      article.appendChild(links);
+    if (more.childNodes.length > 1) {
+      article.appendChild(more);
     }
     return article;
   }
