@@ -82,13 +82,15 @@ def holds_something(event: dict[str, Any]) -> bool:
 def append_message(session: Session, message: dict[str, Any]) -> None:
     """Adds a message (:func:`~bot.handoff.events.message_from_rasa_event`) in ``session``'s transaction.
 
-    The text is masked here, whoever masked it before (masking is idempotent).
+    The text is masked here, whoever masked it before (masking is idempotent), unless
+    it is the bot's rendering of provider cards (public data).
     """
+    text = message["text"] if message.get("public") else redact_pii(message["text"])
     session.execute(
         insert(ConversationEventRow).values(
             conversation_id=message["conversation_id"][:200],
             sender=message["sender"],
-            text=_without_nul(redact_pii(message["text"]))[:MAX_TEXT],
+            text=_without_nul(text)[:MAX_TEXT],
             agent=message["agent"],
             message_id=message["message_id"],
             timestamp=message["timestamp"],

@@ -54,6 +54,7 @@ from rasa.core.brokers.pika import PikaEventBroker, _create_rabbitmq_ssl_options
 from rasa.utils.endpoints import EndpointConfig
 from yarl import URL
 
+from bot.handoff.events import is_public_bot_message
 from bot.privacy import redact_value
 
 log = logging.getLogger(__name__)
@@ -66,13 +67,16 @@ PUBLISH_WINDOW = 100
 RETRY_SECONDS = 1.0
 """How often a sender without a connection looks again (a reconnection wakes it at once)."""
 UNMASKED_KEYS = frozenset({"sender_id"})
+PUBLIC_KEYS = UNMASKED_KEYS | {"text", "data"}
 
 
 def masked_event(event: dict[str, Any]) -> dict[str, Any]:
-    """``event`` with every string masked, except the conversation id."""
-    return {
-        key: value if key in UNMASKED_KEYS else redact_value(value) for key, value in event.items()
-    }
+    """``event`` with every string masked, except the conversation id.
+
+    The bot's provider cards (their text and data) are public and go as they are.
+    """
+    unmasked = PUBLIC_KEYS if is_public_bot_message(event) else UNMASKED_KEYS
+    return {key: value if key in unmasked else redact_value(value) for key, value in event.items()}
 
 
 def encode_event(event: dict[str, Any]) -> tuple[bytes, str]:

@@ -45,6 +45,28 @@ def _from_row(row: ConversationEventRow) -> ConversationEvent:
     )
 
 
+PUBLIC_CUSTOM_TYPES = frozenset({"provider_cards"})
+"""Bot messages made only of our public provider data: stored as they are, never masked."""
+
+
+def is_public_bot_message(event: dict) -> bool:
+    """A bot event whose text is the plain rendering of provider cards (addresses, phones).
+
+    Masking them would hide the places the bot itself recommended from the support
+    worker ("[address]"); they hold nothing the person wrote.
+    """
+    data = event.get("data")
+    custom = data.get("custom") if isinstance(data, dict) else None
+    metadata = event.get("metadata")
+    from_worker = isinstance(metadata, dict) and bool(metadata.get("agent"))
+    return (
+        event.get("event") == "bot"
+        and not from_worker
+        and isinstance(custom, dict)
+        and custom.get("type") in PUBLIC_CUSTOM_TYPES
+    )
+
+
 def message_from_rasa_event(event: dict) -> dict | None:
     """The columns for a Rasa ``user`` or ``bot`` event with text; ``None`` for anything else.
 
@@ -68,6 +90,7 @@ def message_from_rasa_event(event: dict) -> dict | None:
         "agent": agent[:120] if isinstance(agent, str) and agent else None,
         "message_id": message_id[:64] if isinstance(message_id, str) else None,
         "timestamp": float(timestamp) if isinstance(timestamp, int | float) else 0.0,
+        "public": is_public_bot_message(event),
     }
 
 

@@ -263,3 +263,26 @@ def test_an_event_has_one_identity_in_rabbitmq_and_in_the_tracker_store():
     assert len(set(sent)) == len(events)
     other = encode_event({"sender_id": "someone else", **events[0].as_dict()})[1]
     assert other not in sent
+
+
+def test_the_bots_own_provider_cards_are_stored_unmasked_and_everything_else_masked(sessions):
+    cards_text = "Testikirjasto Oulu\nKirkkokatu 1, 90100 Oulu\nPuhelin: 040 123 4567"
+    cards = {
+        "event": "bot",
+        "timestamp": 1_700_000_100.0,
+        "sender_id": MESSENGER_ID,
+        "text": cards_text,
+        "data": {"custom": {"type": "provider_cards", "cards": [{"phone": "040 123 4567"}]}},
+    }
+    echo = {
+        **cards,
+        "timestamp": 1_700_000_101.0,
+        "text": "Soitamme numeroon 040 123 4567.",
+        "data": {},
+    }
+    forged = {**cards, "timestamp": 1_700_000_102.0, "event": "user", "text": "040 123 4567"}
+    for event in (cards, echo, forged):
+        record_event(sessions, masked_event(event))  # through RabbitMQ, as in production
+    messages, _, _ = stored(sessions)
+    assert [m[2] for m in messages] == [cards_text, "Soitamme numeroon [phone].", "[phone]"]
+    assert masked_event(cards)["data"] == cards["data"]
