@@ -142,7 +142,7 @@ def test_only_what_someone_wrote_enters_the_stream():
     user = {"event": "user", "sender_id": "c1", "text": "apua", "timestamp": 5, "message_id": "m1"}
     assert message_from_rasa_event(user) == {
         "conversation_id": "c1", "sender": "user", "text": "apua", "agent": None,
-        "message_id": "m1", "timestamp": 5.0,
+        "message_id": "m1", "timestamp": 5.0, "public": False,
     }  # fmt: skip
     worker = {"event": "bot", "sender_id": "c1", "text": "Hei", "metadata": {"agent": "Anna"}}
     assert message_from_rasa_event(worker)["sender"] == "worker"  # type: ignore[index]
