@@ -8,7 +8,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.followup import answer_follow_up
 from actions.handoff import user_messages
+from actions.providers import conversation_language
 from bot.handoff.desk import seems_stuck
 
 
@@ -21,6 +23,8 @@ class ActionFallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        if answer_follow_up(dispatcher, tracker, conversation_language(tracker)):
+            return [SlotSet("fallbacks", 0)]  # a question about the places on screen
         count = int(tracker.get_slot("fallbacks") or 0) + 1
         messages = user_messages(tracker)
         if count == 1 and not seems_stuck([i for i, _ in messages], [t for _, t in messages]):

@@ -16,6 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
+from actions.followup import answer_follow_up
 from actions.providers import conversation_language
 from actions.services import Services, services
 from bot.geo import UnknownPlaceError
@@ -242,6 +243,10 @@ class ActionNotHelped(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if intent == "out_of_scope" and answer_follow_up(
+            dispatcher, tracker, conversation_language(tracker)
+        ):
+            return []  # a question about the places on screen, not off topic
         dispatcher.utter_message(
             response="utter_out_of_scope" if intent == "out_of_scope" else "utter_ok"
         )

@@ -171,7 +171,12 @@ class ActionRecommendProviders(Action):
             return [*events, SlotSet("results_shown", 0), outcome]
         show(dispatcher, response, svc, language, tracker)
         dispatcher.utter_message(response="utter_whats_next")
-        return [*events, SlotSet("results_shown", len(response.results)), outcome]
+        return [
+            *events,
+            SlotSet("results_shown", len(response.results)),
+            SlotSet("shown_places", [r.provider.id for r in response.results]),
+            outcome,
+        ]
 
 
 class ActionShowMore(Action):
@@ -214,7 +219,10 @@ class ActionShowMore(Action):
             tracker,
         )
         dispatcher.utter_message(response="utter_whats_next")
-        return [SlotSet("results_shown", shown + len(more))]
+        return [
+            SlotSet("results_shown", shown + len(more)),
+            SlotSet("shown_places", [r.provider.id for r in more]),
+        ]
 
 
 def search_outcome(

@@ -13,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.fallback import ActionFallback
 from actions.feedback import ActionFeedback, ActionFeedbackComment, ValidateFeedbackForm
+from actions.followup import Question, read_question
 from actions.handoff import (
     ActionLeaveQueue,
     ActionNotHelped,
@@ -603,3 +604,64 @@ async def test_feedback_thanks_and_asks_what_could_be_better_only_after_a_thumbs
     assert events == [SlotSet("feedback_comment", None)]
     dispatcher, _ = await run(ActionFeedbackComment(), make_tracker("x", feedback_comment="-"))
     assert responses(dispatcher) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "aspect", "which", "day"),
+    [
+        ("mitkä on aukioloajat?", "hours", None, None),
+        ("missä se on?", "address", None, None),
+        ("onko se esteetön?", "accessibility", None, None),
+        ("kerro lisää toisesta", "more", 2, None),
+        ("is it open tomorrow?", "hours", None, "tomorrow"),
+        ("hur kommer jag dit?", "address", None, None),
+        ("is the second one open on Saturday", "hours", 2, "5"),
+        ("vad har den sista för telefonnummer", "phone", -1, None),
+        ("tarviiko sinne varata aikaa", "booking", None, None),
+        ("pääseekö sinne pyörätuolilla", "accessibility", None, None),
+        ("what about the third", "more", 3, None),
+    ],
+)
+def test_follow_up_questions_are_read_in_three_languages(text, aspect, which, day):
+    assert read_question(text) == Question(aspect, which, day)
+
+
+@pytest.mark.parametrize("text", ["kiitos", "en osaa käyttää sähköpostia", "hej", "ok"])
+def test_other_messages_are_not_follow_up_questions(text):
+    assert read_question(text) is None
+
+
+async def shown_in_oulu() -> list[str]:
+    tracker = make_tracker(topic=["email"], municipality="Oulu", support_form="in_person")
+    _, events = await run(ActionRecommendProviders(), tracker)
+    (shown,) = [e["value"] for e in events if e.get("name") == "shown_places"]
+    return shown
+
+
+async def test_a_question_about_the_places_shown_is_answered_from_their_data():
+    shown = await shown_in_oulu()
+    assert shown == ["oulu-library", "vaasa-sv", "helsinki-a"]
+    # Friday 27 November at 12:00: the library is open until 18.
+    tracker = make_tracker("mitkä on ekan aukioloajat", intent="nlu_fallback", shown_places=shown)
+    dispatcher, events = await run(ActionFallback(), tracker)
+    assert [m["text"] for m in dispatcher.messages] == [
+        "Testikirjasto Oulu: auki nyt, klo 18 asti · ma–pe 10–18, la 10–15"
+    ]
+    assert events == [SlotSet("fallbacks", 0)]  # understood: no "say it in other words"
+    tracker = make_tracker(
+        "is the first one open on Sunday", intent="out_of_scope", shown_places=shown, language="en"
+    )
+    dispatcher, _ = await run(ActionNotHelped(), tracker)
+    assert [m["text"] for m in dispatcher.messages] == [
+        "Testikirjasto Oulu: on Sunday 29.11. closed"
+    ]
+    tracker = make_tracker("missä toinen on?", intent="out_of_scope", shown_places=shown)
+    dispatcher, _ = await run(ActionNotHelped(), tracker)
+    assert dispatcher.messages[0]["text"].startswith("Testituki Vaasa: ")
+    assert "openstreetmap.org" in dispatcher.messages[0]["text"]
+
+
+async def test_without_places_on_screen_the_fallback_is_as_before():
+    tracker = make_tracker("mitkä on aukioloajat", intent="nlu_fallback")
+    dispatcher, _ = await run(ActionFallback(), tracker)
+    assert responses(dispatcher) == ["utter_ask_rephrase"]
