@@ -88,6 +88,11 @@ class ValidateFindSupportForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
         topics = [t for t in (value if isinstance(value, list) else [value]) if t in vocab.TOPICS]
+        if topics and set(topics) <= DEVICE_TOPICS:
+            # "I can use my laptop's camera" after "MyKanta won't open": the device is how,
+            # the authority's service stays the need (and its own channel is pointed to).
+            kept = [t for t in _topics_before(tracker) if t in AUTHORITY_OR_SHARED]
+            topics = kept + topics
         return {"topic": list(dict.fromkeys(topics)) or None}
 
     def validate_municipality(
@@ -103,6 +108,22 @@ class ValidateFindSupportForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
         return {"support_form": value if value in FORMS else None}
+
+
+DEVICE_TOPICS = frozenset({"smartphone", "tablet", "computer"})
+AUTHORITY_OR_SHARED = frozenset(vocab.AUTHORITY_TOPICS + vocab.SHARED_TOPICS)
+
+
+def _topics_before(tracker: Tracker) -> list[str]:
+    """The ``topic`` slot as it was before the person's latest message."""
+    value: Any = None
+    latest_user = max(
+        (i for i, e in enumerate(tracker.events) if e.get("event") == "user"), default=-1
+    )
+    for event in tracker.events[: max(latest_user, 0)]:
+        if event.get("event") == "slot" and event.get("name") == "topic":
+            value = event.get("value")
+    return [t for t in value if isinstance(t, str)] if isinstance(value, list) else []
 
 
 def _search_topics(tracker: Tracker) -> list[str]:

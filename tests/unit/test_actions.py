@@ -665,3 +665,24 @@ async def test_without_places_on_screen_the_fallback_is_as_before():
     tracker = make_tracker("mitkä on aukioloajat", intent="nlu_fallback")
     dispatcher, _ = await run(ActionFallback(), tracker)
     assert responses(dispatcher) == ["utter_ask_rephrase"]
+
+
+def test_a_device_mentioned_later_joins_the_authority_topic_instead_of_replacing_it():
+    before = [{"event": "slot", "name": "topic", "value": ["health"]}]
+    tracker = make_tracker("voin käyttää läppärin kameraa", events=before, topic=["computer"])
+    validated = ValidateFindSupportForm().validate_topic(
+        ["computer"], CollectingDispatcher(), tracker, {}
+    )
+    assert validated == {"topic": ["health", "computer"]}
+    # Another need altogether still replaces the topic.
+    tracker = make_tracker("no se on oikeastaan sähköposti", events=before, topic=["email"])
+    validated = ValidateFindSupportForm().validate_topic(
+        ["email"], CollectingDispatcher(), tracker, {}
+    )
+    assert validated == {"topic": ["email"]}
+    # Without an earlier topic the device is the need.
+    tracker = make_tracker("tabletti ei toimi", topic=["tablet"])
+    validated = ValidateFindSupportForm().validate_topic(
+        ["tablet"], CollectingDispatcher(), tracker, {}
+    )
+    assert validated == {"topic": ["tablet"]}
