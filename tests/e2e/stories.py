@@ -39,7 +39,19 @@ IGNORED_ACTIONS = frozenset(
 STEP_KEYS = frozenset({"user", "intent", "actions", "responses", "slots", "cards", "language"})
 LANGUAGES = ("fi", "sv", "en")
 KINDS = frozenset(
-    {"correction", "widening", "authority", "fallback", "language", "handoff", "other_path"}
+    {
+        "correction",
+        "widening",
+        "authority",
+        "fallback",
+        "language",
+        "handoff",
+        "other_path",
+        "follow_up",
+        "ladder",
+        "cards_language",
+        "device_authority",
+    }
 )
 """What a story may be marked to cover; each language must cover the first four."""
 URL = re.compile(r"\S+\.(?:fi|com|net|org)\S*|https?://\S+")

@@ -28,6 +28,7 @@ pytestmark = pytest.mark.e2e
 
 STORIES = load_stories()
 REQUIRED_KINDS = ("correction", "widening", "authority", "fallback")
+AFTER_THE_CARDS = ("follow_up", "ladder", "cards_language", "device_authority")
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +42,15 @@ def test_each_language_has_at_least_twelve_stories_covering_the_hard_paths():
     for language in LANGUAGES:
         covered = set().union(*(s.covers for s in STORIES if s.language == language))
         assert set(REQUIRED_KINDS) <= covered, (language, sorted(covered))
+
+
+def test_each_language_has_six_stories_of_what_comes_after_the_cards():
+    for language in LANGUAGES:
+        after = [
+            s for s in STORIES if s.language == language and set(s.covers) & set(AFTER_THE_CARDS)
+        ]
+        covered = set().union(*(s.covers for s in after))
+        assert len(after) >= 6 and set(AFTER_THE_CARDS) <= covered, (language, len(after))
 
 
 def step_problems(
