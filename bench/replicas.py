@@ -22,7 +22,7 @@ from sqlalchemy import text
 
 from bench.conversations import percentile
 from bench.production import ORIGIN, STREAM_ONLY, ProductionStack, Worker, production_stack
-from bench.widget_load import LoadReport, run_load
+from bench.widget_load import LoadReport, run_load, run_on_standard_loop
 from bot.config import DEFAULT_DATA_DIR
 from bot.db.engine import make_engine
 from bot.geo import Gazetteer
@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> None:
             model, Path(folder), gazetteer, PROVIDERS,
             rasa_replicas=replicas, action_replicas=replicas, extra_env=STREAM_ONLY,
         ) as stack:  # fmt: skip
-            report, found = asyncio.run(load_with_worker(stack, args.users, args.seconds))
+            report, found = run_on_standard_loop(load_with_worker(stack, args.users, args.seconds))
         results[replicas] = report
         print(f"  {replicas} replica(s): {report.summary()}")
         print(f"  {replicas} replica(s): {storage_summary(report, found)}")

@@ -23,12 +23,13 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 
@@ -300,6 +301,30 @@ class VirtualUser:
         return frame if isinstance(frame, dict) else {}
 
 
+T = TypeVar("T")
+
+
+def run_on_standard_loop(main: Coroutine[Any, Any, T]) -> T:
+    """Runs ``main`` to the end on the standard library's event loop.
+
+    Importing Rasa's Sanic makes uvloop the process's event-loop policy, so ``asyncio.run``
+    in a test process that started a Rasa server earlier gets a uvloop loop. There, once,
+    16 simulated widgets waited for ever in a receive whose timeout never fired (the
+    loop slept with no timer left). The load runs on the loop it was written for.
+    """
+    loop = asyncio.SelectorEventLoop()
+    try:
+        asyncio.set_event_loop(loop)
+        return loop.run_until_complete(main)
+    finally:
+        try:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.run_until_complete(loop.shutdown_default_executor())
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()
+
+
 async def run_load(
     url: str,
     origin: str,
@@ -330,10 +355,33 @@ async def run_load(
             VirtualUser(n, url, origin, http, report, think_s, reply_timeout_s)
             for n in range(users)
         ]
-        outcomes = await asyncio.gather(*(p.run(deadline) for p in people), return_exceptions=True)
+        tasks = [asyncio.ensure_future(p.run(deadline)) for p in people]
+        finished = threading.Event()
+        loop = asyncio.get_running_loop()
+
+        def stalled() -> None:
+            for task in tasks:
+                if not task.done():
+                    report.failures["stalled"] += 1
+                    task.cancel()
+
+        def watch() -> None:
+            # Every wait of a widget has its own timeout, so nothing outlives the last
+            # reply's: a widget still waiting a minute after that is stuck. Cancelled from
+            # another thread, it is counted, and the run ends instead of hanging.
+            while not finished.wait(5):
+                if time.monotonic() > deadline[0] + 2 * reply_timeout_s + 60:
+                    loop.call_soon_threadsafe(stalled)
+                    return
+
+        threading.Thread(target=watch, name="load-watchdog", daemon=True).start()
+        outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+        finished.set()
         stopping.cancel()
         for outcome in outcomes:
-            if isinstance(outcome, BaseException) and not isinstance(outcome, _Closed):
+            if isinstance(outcome, BaseException) and not isinstance(
+                outcome, _Closed | asyncio.CancelledError
+            ):
                 report.failures[type(outcome).__name__] += 1
         report.wall_s = time.monotonic() - started
     return report

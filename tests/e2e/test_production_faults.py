@@ -31,7 +31,7 @@ import pytest
 
 from bench.production import ORIGIN, QUICK_RECOVERY, ProductionStack, Worker, production_stack
 from bench.replicas import settle, storage_problems, storage_summary
-from bench.widget_load import LoadReport, run_load
+from bench.widget_load import LoadReport, run_load, run_on_standard_loop
 from tests.conftest import FIXTURES
 from tests.e2e.production_services import require_production_services
 
@@ -141,8 +141,8 @@ def test_killed_processes_and_restarted_services_lose_nothing(
         trained_model, tmp_path / "faults", gazetteer, FIXTURES / "search_providers.yml",
         extra_env=QUICK_RECOVERY,
     ) as stack:  # fmt: skip
-        report, faults = asyncio.run(faults_under_load(stack))
-        found = asyncio.run(settle(stack, report))
+        report, faults = run_on_standard_loop(faults_under_load(stack))
+        found = run_on_standard_loop(settle(stack, report))
         recovered_events = stack.recovered_events()
     with capsys.disabled():
         print(f"\n  faults under load: {report.summary()}")

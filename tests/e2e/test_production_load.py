@@ -8,7 +8,6 @@ The figures are printed (they are also what ``make bench`` prints). Smaller runs
 
 from __future__ import annotations
 
-import asyncio
 import os
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import pytest
 from bench.conversations import percentile
 from bench.production import STREAM_ONLY, production_stack
 from bench.replicas import load_with_worker, storage_problems, storage_summary
+from bench.widget_load import run_on_standard_loop
 from tests.conftest import FIXTURES
 from tests.e2e.production_services import require_production_services
 
@@ -41,7 +41,7 @@ def test_two_hundred_conversations_for_two_minutes_lose_nothing(
             FIXTURES / "search_providers.yml",
             rasa_replicas=replicas, action_replicas=replicas, extra_env=STREAM_ONLY,
         ) as stack:  # fmt: skip
-            report, found = asyncio.run(load_with_worker(stack, USERS, SECONDS))
+            report, found = run_on_standard_loop(load_with_worker(stack, USERS, SECONDS))
         figures[replicas] = report
         summary = report.summary()
         with capsys.disabled():
