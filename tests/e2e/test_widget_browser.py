@@ -6,8 +6,10 @@ Without Chromium these tests skip with a message; ``DIGITUKI_REQUIRE_BROWSER=1``
 
 from __future__ import annotations
 
+import http.server
 import os
 import re
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -153,6 +155,31 @@ def test_cards_say_the_opening_hours_in_words(stack, browser, language):
         assert not OSM_SYNTAX.search(shown), OSM_SYNTAX.search(shown)
 
 
+@contextmanager
+def other_site(page_html: str) -> Iterator[str]:
+    """A page on another origin of this machine (a real server: the browser lets a page
+    served by the test itself load nothing from a loopback address)."""
+    body = page_html.encode()
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
 def test_a_page_the_server_refuses_is_told_so_and_the_site_owner_sees_why(stack, browser):
     # A site not in DIGITUKI_WIDGET_ORIGINS embeds the widget.
     page_html = (
@@ -161,11 +188,7 @@ def test_a_page_the_server_refuses_is_told_so_and_the_site_owner_sees_why(stack,
         f'data-server="{stack.rasa_url}" data-lang="fi" data-help-phone="0800 000 000 (demo)" '
         "defer></script></body></html>"
     )
-    with new_page(browser) as page:
-        page.route(
-            "http://other-site.example/",
-            lambda route: route.fulfill(status=200, content_type="text/html", body=page_html),
-        )
+    with other_site(page_html) as site, new_page(browser) as page:
         page.add_init_script(
             "window.__sockets = 0; const Native = window.WebSocket;"
             "window.WebSocket = function (url) { window.__sockets += 1; return new Native(url); };"
@@ -173,16 +196,14 @@ def test_a_page_the_server_refuses_is_told_so_and_the_site_owner_sees_why(stack,
         )
         errors: list[str] = []
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.goto("http://other-site.example/")
+        page.goto(site)
         page.get_by_role("button", name="Kysy digiavusta").click()
         note = page.locator(
             ".digituki-note-error", has_text="Chat ei ole käytettävissä tällä sivulla"
         )
         note.wait_for(timeout=20_000)
         assert "Voit soittaa numeroon 0800 000 000 (demo)." in note.inner_text()
-        assert any(
-            "http://other-site.example" in e and "DIGITUKI_WIDGET_ORIGINS" in e for e in errors
-        )
+        assert any(site in e and "DIGITUKI_WIDGET_ORIGINS" in e for e in errors), errors
         assert page.locator("#digituki-input").is_disabled()
         # No endless "reconnecting…": no new attempt in the next seconds.
         attempts = page.evaluate("window.__sockets")
