@@ -77,43 +77,59 @@ WORDS: dict[str, dict[str, str]] = {
     "fi": {
         "no_hours": "aukioloaikoja ei ole kerrottu",
         "closed_on": "suljettu",
-        "remote": "etätuki, ei käyntiosoitetta",
         "map": "kartta",
         "accessible": "esteetön",
         "not_accessible": "ei ilmoitettu esteettömäksi",
         "unknown": "tietoa ei ole – kysy paikasta",
-        "no_phone": "puhelinnumeroa ei ole kerrottu",
         "booking": "ajanvaraus tarvitaan",
         "no_booking": "ei ajanvarausta, voit mennä suoraan",
+        "lead_hours": "Tässä aukioloajat:",
+        "address": "{name} on osoitteessa {where}. Kartta: {link}",
+        "address_remote": "{name} antaa tukea etänä, sillä ei ole käyntiosoitetta.",
+        "phone_is": "{name}: puhelinnumero on {phone}.",
+        "phone_none": "{name} ei ole kertonut puhelinnumeroa.",
+        "lead_accessibility": "Tämän tiedän esteettömyydestä:",
+        "lead_booking": "Tämän tiedän ajanvarauksesta:",
         "ask_which": "Mitä haluaisit tietää? Voin kertoa aukioloajat, osoitteen, esteettömyyden, puhelinnumeron tai ajanvarauksesta.",
     },
     "sv": {
         "no_hours": "öppettiderna har inte angetts",
         "closed_on": "stängt",
-        "remote": "distansstöd, ingen besöksadress",
         "map": "karta",
         "accessible": "tillgängligt",
         "not_accessible": "inte angivet som tillgängligt",
         "unknown": "uppgift saknas – fråga stället",
-        "no_phone": "telefonnummer har inte angetts",
         "booking": "tidsbokning behövs",
         "no_booking": "ingen tidsbokning, du kan gå dit direkt",
+        "lead_hours": "Här är öppettiderna:",
+        "address": "{name} finns på adressen {where}. Karta: {link}",
+        "address_remote": "{name} ger stöd på distans och har ingen besöksadress.",
+        "phone_is": "Telefonnumret till {name} är {phone}.",
+        "phone_none": "{name} har inte angett något telefonnummer.",
+        "lead_accessibility": "Det här vet jag om tillgängligheten:",
+        "lead_booking": "Det här vet jag om tidsbokning:",
         "ask_which": "Vad vill du veta? Jag kan berätta om öppettider, adress, tillgänglighet, telefonnummer eller tidsbokning.",
     },
     "en": {
         "no_hours": "no opening hours are given",
         "closed_on": "closed",
-        "remote": "remote support, no address to visit",
         "map": "map",
         "accessible": "wheelchair accessible",
         "not_accessible": "not stated to be accessible",
         "unknown": "not known – ask the place",
-        "no_phone": "no phone number is given",
         "booking": "booking needed",
         "no_booking": "no booking needed, you can just go",
+        "lead_hours": "Here are the opening hours:",
+        "address": "You can find {name} at {where}. There is a map here: {link}",
+        "address_remote": "{name} gives support remotely, so there is no address to visit.",
+        "phone_is": "The phone number of {name} is {phone}.",
+        "phone_none": "{name} has not given a phone number.",
+        "lead_accessibility": "This is what I know about accessibility:",
+        "lead_booking": "This is what I know about booking:",
         "ask_which": "What would you like to know? I can tell the opening hours, the address, accessibility, the phone number or about booking.",
     },
 }  # fmt: skip
+_MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _ON_DAY = {
     "fi": ("maanantaina", "tiistaina", "keskiviikkona", "torstaina", "perjantaina", "lauantaina", "sunnuntaina"),
     "sv": ("på måndag", "på tisdag", "på onsdag", "på torsdag", "på fredag", "på lördag", "på söndag"),
@@ -182,38 +198,35 @@ def describe(question: Question, place: Provider, svc: Services, language: str) 
                 ", ".join(f"{_clock(s, language)}–{_clock(e, language)}" for s, e in spans)
                 or words["closed_on"]
             )
-            return f"{name}: {_ON_DAY[language][day.weekday()]} {day.day}.{day.month}. {said}"
+            date = (
+                f"{day.day} {_MONTHS_EN[day.month - 1]}"
+                if language == "en"
+                else f"{day.day}.{day.month}."
+            )
+            return f"{name}: {_ON_DAY[language][day.weekday()]} {date} {said}"
         week, status = hours_in_words(place.opening_hours, svc, language)
         return f"{name}: {' · '.join(x for x in (status, week) if x) or words['no_hours']}"
     if question.aspect == "address":
         if "in_person" not in place.support_forms and "training" not in place.support_forms:
-            return f"{name}: {words['remote']}"
+            return words["address_remote"].format(name=name)
         town = svc.gazetteer.municipality(place.municipality_code)
-        where = ", ".join(
-            x
-            for x in (
-                place.street_address,
-                " ".join(
-                    x
-                    for x in (place.postal_code, town.name_sv if language == "sv" else town.name_fi)
-                    if x
-                ),
-            )
-            if x
+        town_line = " ".join(
+            x for x in (place.postal_code, town.name_sv if language == "sv" else town.name_fi) if x
         )
+        where = ", ".join(x for x in (place.street_address, town_line) if x)
         link = MAP_URL.format(lat=place.lat, lon=place.lon)
-        return f"{name}: {where} – {words['map']}: {link}"
+        return words["address"].format(name=name, where=where, link=link)
     if question.aspect == "accessibility":
         key = {True: "accessible", False: "not_accessible", None: "unknown"}[
             place.wheelchair_accessible
         ]
-        return f"{name}: {words[key]}" + (
-            f" ({place.phone})" if key == "unknown" and place.phone else ""
-        )
+        ask = f" ({place.phone})" if key == "unknown" and place.phone else ""
+        return f"{name}: {words[key]}{ask}"
     if question.aspect == "phone":
-        return f"{name}: {place.phone or words['no_phone']}" + (
-            f" · {place.website}" if not place.phone and place.website else ""
-        )
+        if place.phone:
+            return words["phone_is"].format(name=name, phone=place.phone)
+        web = f" {place.website}" if place.website else ""
+        return words["phone_none"].format(name=name) + web
     if question.aspect == "booking":
         key = {True: "booking", False: "no_booking", None: "unknown"}[place.booking_required]
         return f"{name}: {words[key]}"
@@ -247,7 +260,7 @@ def answer_follow_up(dispatcher: CollectingDispatcher, tracker: Tracker, languag
     if question.aspect == "more" and question.which is None:
         dispatcher.utter_message(text=WORDS[language]["ask_which"])
         return True
-    dispatcher.utter_message(
-        text="\n".join(describe(question, place, svc, language) for place in chosen)
-    )
+    lines = [describe(question, place, svc, language) for place in chosen]
+    lead = WORDS[language].get(f"lead_{question.aspect}")
+    dispatcher.utter_message(text="\n".join([lead, *lines] if lead else lines))
     return True

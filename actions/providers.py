@@ -331,13 +331,13 @@ def _nearer_in_other_languages(
 ) -> SearchResponse:
     """The ladder when in-person help in the person's language is far away.
 
-    Asked for help in person (or in any form) and the nearest place serving in their
-    language is further than ``NEARBY_KM``: places near them that serve in other
+    Asked for help in person and the nearest place serving in their language is further
+    than ``NEARBY_KM``: places near them that serve in other
     languages come first (said plainly: ``language_far_km``), then remote help in
     their language that covers the place, then the far places in their language.
     """
-    if query.form not in (None, "in_person"):
-        return response
+    if query.form != "in_person":
+        return response  # any form will do: remote help in their language comes first
     own_km = _nearest_in_person_km(response.results)
     if own_km is not None and own_km <= NEARBY_KM:
         return response

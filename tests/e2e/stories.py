@@ -123,9 +123,25 @@ def _detector() -> Any:
     return LanguageDetectorBuilder.from_iso_codes_639_1(*languages).build()
 
 
+@lru_cache(maxsize=1)
+def _names() -> re.Pattern[str]:
+    """The providers' and municipalities' names: proper names, not words of a language."""
+    root = Path(__file__).resolve().parents[2]
+    providers = yaml.safe_load((root / "tests/fixtures/search_providers.yml").read_text("utf-8"))
+    names = {
+        str(p[key]) for p in providers["providers"] for key in ("name_fi", "name_sv", "name_en")
+        if p.get(key)
+    }  # fmt: skip
+    for line in (root / "data/geo/municipalities.csv").read_text("utf-8").splitlines()[1:]:
+        names.update(line.split(",")[1:3])
+    ordered = sorted((n for n in names if n), key=len, reverse=True)
+    return re.compile("|".join(re.escape(n) for n in ordered))
+
+
 def text_language(text: str) -> str | None:
-    """fi/sv/en of a bot text without its web addresses; ``None`` when too short to tell."""
-    plain = URL.sub(" ", text)
+    """fi/sv/en of a bot text without its web addresses and proper names; ``None`` when too
+    short to tell ("Testikirjasto Oulu" would make any sentence Finnish)."""
+    plain = _names().sub(" ", URL.sub(" ", text))
     if len(re.findall(r"[^\W\d_]{2,}", plain)) < 3:
         return None
     found = _detector().detect_language_of(plain)

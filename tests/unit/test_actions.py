@@ -645,7 +645,7 @@ async def test_a_question_about_the_places_shown_is_answered_from_their_data():
     tracker = make_tracker("mitkä on ekan aukioloajat", intent="nlu_fallback", shown_places=shown)
     dispatcher, events = await run(ActionFallback(), tracker)
     assert [m["text"] for m in dispatcher.messages] == [
-        "Testikirjasto Oulu: auki nyt, klo 18 asti · ma–pe 10–18, la 10–15"
+        "Tässä aukioloajat:\nTestikirjasto Oulu: auki nyt, klo 18 asti · ma–pe 10–18, la 10–15"
     ]
     assert events == [SlotSet("fallbacks", 0)]  # understood: no "say it in other words"
     tracker = make_tracker(
@@ -653,11 +653,13 @@ async def test_a_question_about_the_places_shown_is_answered_from_their_data():
     )
     dispatcher, _ = await run(ActionNotHelped(), tracker)
     assert [m["text"] for m in dispatcher.messages] == [
-        "Testikirjasto Oulu: on Sunday 29.11. closed"
+        "Here are the opening hours:\nTestikirjasto Oulu: on Sunday 29 Nov closed"
     ]
     tracker = make_tracker("missä toinen on?", intent="out_of_scope", shown_places=shown)
     dispatcher, _ = await run(ActionNotHelped(), tracker)
-    assert dispatcher.messages[0]["text"].startswith("Testituki Vaasa: ")
+    assert dispatcher.messages[0]["text"].startswith(
+        "Testituki Vaasa on osoitteessa Vaasa. Kartta: "
+    )
     assert "openstreetmap.org" in dispatcher.messages[0]["text"]
 
 
