@@ -69,7 +69,11 @@ async def test_a_rest_post_with_a_widget_session_id_is_refused_and_the_worker_st
 
         sent = await worker.post(f"{base}/messages", {"text": "Hei, olen Anna digituesta."})
         assert sent.status == 204
-        assert (await user.next_message(5))["text"] == "Hei, olen Anna digituesta."
+        joined = await user.next_message(5)  # sent on the claim: who answers now
+        assert joined.get("notice") == "worker_joined", joined
+        reply = await user.next_message(5)
+        assert reply["text"] == "Hei, olen Anna digituesta."
+        assert reply["sender"]["kind"] == "worker"
         assert (await worker.post(f"{base}/return")).status == 204
 
 
