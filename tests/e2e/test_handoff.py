@@ -199,6 +199,8 @@ async def test_a_worker_takes_the_chat_writes_reads_and_hands_back(stack):
         assert "en osaa käyttää kelan sivuja" in waiting["summary"]
         base = f"/api/v1/handoff/requests/{waiting['id']}"
         assert (await worker.post(f"{base}/claim")).status == 200
+        joined = await user.next_message()  # who answers now, sent on the claim
+        assert joined.get("notice") == "worker_joined" and "Anna" in joined["text"], joined
 
         sent = await worker.post(f"{base}/messages", {"text": "Hei, olen Anna digituesta."})
         assert sent.status == 204
@@ -268,6 +270,8 @@ async def test_restarting_the_web_service_and_the_rasa_server_mid_chat_loses_not
         waiting = await worker.request_of(user.session_id)
         base = f"/api/v1/handoff/requests/{waiting['id']}"
         assert (await worker.post(f"{base}/claim")).status == 200
+        joined = await user.next_message()  # who answers now, sent on the claim
+        assert joined.get("notice") == "worker_joined" and "Anna" in joined["text"], joined
         assert (await worker.post(f"{base}/messages", {"text": "Hello, I am Anna."})).status == 204
         assert (await user.next_message())["text"] == "Hello, I am Anna."
 

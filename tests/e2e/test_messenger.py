@@ -192,7 +192,8 @@ async def test_a_handoff_from_messenger_reaches_the_console_and_the_worker_write
         assert (
             from_worker["messaging_type"] == "MESSAGE_TAG" and from_worker["tag"] == "HUMAN_AGENT"
         )
-        assert from_worker["message"] == {"text": "Hej, jag heter Anna. Vad gäller det?"}
+        # Marked as a person's message: the worker's name first.
+        assert from_worker["message"] == {"text": "👤 Anna: Hej, jag heter Anna. Vad gäller det?"}
 
         count = len(graph_api.messages_to("7010"))
         assert await deliver(stack, event("7010", "jag får inte in FPA:s sidor")) == 200
