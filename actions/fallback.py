@@ -23,7 +23,7 @@ class ActionFallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        if answer_follow_up(dispatcher, tracker, conversation_language(tracker)):
+        if await answer_follow_up(dispatcher, tracker, conversation_language(tracker)):
             return [SlotSet("fallbacks", 0)]  # a question about the places on screen
         count = int(tracker.get_slot("fallbacks") or 0) + 1
         messages = user_messages(tracker)

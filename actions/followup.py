@@ -10,6 +10,7 @@ from the providers' own data in the conversation's language.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.cards import MAP_URL, build_card, card_text, display_name, hours_in_words
 from actions.services import Services, services
 from bot.providers.model import Provider
-from bot.providers.opening_hours import OpeningHoursError, parse_opening_hours
+from bot.providers.opening_hours import OpeningHoursError, describe_day, parse_opening_hours
 from bot.providers.search import SearchResult
 
 ASPECTS: dict[str, tuple[str, ...]] = {  # the specific first: "varata sinne" is booking
@@ -76,7 +77,6 @@ DAYS: dict[str, tuple[str, ...]] = {
 WORDS: dict[str, dict[str, str]] = {
     "fi": {
         "no_hours": "aukioloaikoja ei ole kerrottu",
-        "closed_on": "suljettu",
         "map": "kartta",
         "accessible": "esteetön",
         "not_accessible": "ei ilmoitettu esteettömäksi",
@@ -94,7 +94,6 @@ WORDS: dict[str, dict[str, str]] = {
     },
     "sv": {
         "no_hours": "öppettiderna har inte angetts",
-        "closed_on": "stängt",
         "map": "karta",
         "accessible": "tillgängligt",
         "not_accessible": "inte angivet som tillgängligt",
@@ -112,7 +111,6 @@ WORDS: dict[str, dict[str, str]] = {
     },
     "en": {
         "no_hours": "no opening hours are given",
-        "closed_on": "closed",
         "map": "map",
         "accessible": "wheelchair accessible",
         "not_accessible": "not stated to be accessible",
@@ -128,12 +126,6 @@ WORDS: dict[str, dict[str, str]] = {
         "lead_booking": "This is what I know about booking:",
         "ask_which": "What would you like to know? I can tell the opening hours, the address, accessibility, the phone number or about booking.",
     },
-}  # fmt: skip
-_MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_ON_DAY = {
-    "fi": ("maanantaina", "tiistaina", "keskiviikkona", "torstaina", "perjantaina", "lauantaina", "sunnuntaina"),
-    "sv": ("på måndag", "på tisdag", "på onsdag", "på torsdag", "på fredag", "på lördag", "på söndag"),
-    "en": ("on Monday", "on Tuesday", "on Wednesday", "on Thursday", "on Friday", "on Saturday", "on Sunday"),
 }  # fmt: skip
 
 
@@ -193,17 +185,7 @@ def describe(question: Question, place: Provider, svc: Services, language: str) 
             except OpeningHoursError:
                 return f"{name}: {words['no_hours']}"
             day = _day(local.date(), question.day)
-            spans = hours.days(day, 1)[day]
-            said = (
-                ", ".join(f"{_clock(s, language)}–{_clock(e, language)}" for s, e in spans)
-                or words["closed_on"]
-            )
-            date = (
-                f"{day.day} {_MONTHS_EN[day.month - 1]}"
-                if language == "en"
-                else f"{day.day}.{day.month}."
-            )
-            return f"{name}: {_ON_DAY[language][day.weekday()]} {date} {said}"
+            return f"{name}: {describe_day(hours, day, language)}"
         week, status = hours_in_words(place.opening_hours, svc, language)
         return f"{name}: {' · '.join(x for x in (status, week) if x) or words['no_hours']}"
     if question.aspect == "address":
@@ -235,14 +217,9 @@ def describe(question: Question, place: Provider, svc: Services, language: str) 
     return card_text(card, svc, language)
 
 
-def _clock(minutes: int, language: str) -> str:
-    hours, rest = divmod(minutes % 1440 if minutes != 1440 else 1440, 60)
-    if rest == 0:
-        return str(hours)
-    return f"{hours}:{rest:02d}" if language == "en" else f"{hours}.{rest:02d}"
-
-
-def answer_follow_up(dispatcher: CollectingDispatcher, tracker: Tracker, language: str) -> bool:
+async def answer_follow_up(
+    dispatcher: CollectingDispatcher, tracker: Tracker, language: str
+) -> bool:
     """Answers a question about the places on screen; False when the message is not one."""
     shown = tracker.get_slot("shown_places") or []
     text = str(tracker.latest_message.get("text") or "")
@@ -252,7 +229,8 @@ def answer_follow_up(dispatcher: CollectingDispatcher, tracker: Tracker, languag
     if question is None:
         return False
     svc = services()
-    found = svc.providers.get_many(str(pid) for pid in shown)
+    # Read in a worker thread: the action server's loop serves other conversations.
+    found = await asyncio.to_thread(svc.providers.get_many, [str(pid) for pid in shown])
     places = [found[str(pid)] for pid in shown if str(pid) in found]
     chosen = _pick(places, question.which)
     if not chosen:

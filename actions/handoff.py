@@ -243,7 +243,7 @@ class ActionNotHelped(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         intent = (tracker.latest_message.get("intent") or {}).get("name")
-        if intent == "out_of_scope" and answer_follow_up(
+        if intent == "out_of_scope" and await answer_follow_up(
             dispatcher, tracker, conversation_language(tracker)
         ):
             return []  # a question about the places on screen, not off topic

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.providers.opening_hours import (
     OpeningHours,
     OpeningHoursError,
+    date_range_rule,
     describe_opening_hours,
     parse_opening_hours,
 )
@@ -25,7 +26,6 @@ _EXCEPTION = re.compile(
     r"^(?P<first>\d{4}-\d{2}-\d{2})(?:\.\.(?P<last>\d{4}-\d{2}-\d{2}))?\s+(?P<hours>.+)$"
 )
 _MAX_RANGE_DAYS = 366
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 class ServiceHoursError(ValueError):
@@ -84,13 +84,8 @@ def parse_service_hours(
             raise ServiceHoursError(
                 f"exception {part!r}: the range must run forwards, at most a year"
             )
-        dates = _date(first) if first == last else f"{_date(first)}-{_date(last)}"
-        rules.append(f"{dates} {day_hours}")
+        rules.append(f"{date_range_rule(first, last)} {day_hours}")
     try:
         return ServiceHours(parse_opening_hours("; ".join(rules)), zone)
     except OpeningHoursError as error:
         raise ServiceHoursError(f"exceptions {exceptions!r}: {error}") from None
-
-
-def _date(day: dt.date) -> str:
-    return f"{day.year} {_MONTHS[day.month - 1]} {day.day:02d}"

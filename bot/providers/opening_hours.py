@@ -267,6 +267,22 @@ def _holiday_calendar(language: str, year: int) -> holidays.HolidayBase:
     return holidays.country_holidays(COUNTRY, years=year, language=_HOLIDAY_LANGUAGE[language])
 
 
+def date_range_rule(first: dt.date, last: dt.date) -> str:
+    """The OpenStreetMap selector of these dates: ``2026 Dec 24`` or ``2026 Dec 24-2026 Dec 26``."""
+
+    def one(day: dt.date) -> str:
+        return f"{day.year} {_MONTHS_EN[day.month - 1]} {day.day:02d}"
+
+    return one(first) if first == last else f"{one(first)}-{one(last)}"
+
+
+def describe_day(hours: OpeningHours, day: dt.date, language: str) -> str:
+    """One day's hours in words: ``lauantaina 5.12. 10–15`` or ``… suljettu``."""
+    language = _language(language)
+    spans = hours.days(day, 1)[day]
+    return f"{_ON_DAY[language][day.weekday()]} {_date_text(day, language)} {_spans_text(spans, language)}"
+
+
 def holiday_name(day: dt.date, language: str) -> str | None:
     """The Finnish public holiday (or Midsummer or Christmas Eve) on ``day``, in ``language``."""
     return _holiday_calendar(_language(language), day.year).get(day)

@@ -16,10 +16,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.providers.opening_hours import OpeningHoursError, parse_opening_hours
+from bot.providers.opening_hours import OpeningHoursError, date_range_rule, parse_opening_hours
 
 WEEKDAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 DAYS = {
     name: index
@@ -142,7 +141,7 @@ def _exception_rules(
         if first is None or last is None or last < first:
             notes.append(f"an exception {_label(entry)}without a valid date range: left out")
             continue
-        dates = _date_selector(first, last)
+        dates = date_range_rule(first, last)
         if entry.get("isClosed") is True:
             rules.append(f"{dates} off")
         elif entry.get("isAlwaysOpen") is True:
@@ -173,15 +172,6 @@ def _exception_spans(entry: Mapping[str, Any]) -> list[Span]:
         end = _minutes(row.get("to"), end=True)
         spans.append((start, end if end > start else end + _DAY))
     return spans
-
-
-def _date_selector(first: dt.date, last: dt.date) -> str:
-    """``2026 Dec 24`` or ``2026 Dec 24-2026 Dec 26``."""
-
-    def one(day: dt.date) -> str:
-        return f"{day.year} {MONTHS[day.month - 1]} {day.day:02d}"
-
-    return one(first) if first == last else f"{one(first)}-{one(last)}"
 
 
 def _weekly_text(
