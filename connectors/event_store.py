@@ -2,7 +2,8 @@
 
 :func:`record_event` is the one place where an event, as Rasa publishes it, becomes
 what we keep: a user or bot message (workers' messages included) goes to
-``conversation_events`` with its text masked, from where the handoff console reads
+``conversation_events`` with its text masked (the bot's own messages as they are:
+``bot.handoff.events.is_public_bot_message``), from where the handoff console reads
 it live; what the reports count (languages, needs, searches: ``bot.analytics.facts_of``)
 goes to ``analytics_events``. Anything else is ignored. Two things call it:
 
@@ -83,7 +84,7 @@ def append_message(session: Session, message: dict[str, Any]) -> None:
     """Adds a message (:func:`~bot.handoff.events.message_from_rasa_event`) in ``session``'s transaction.
 
     The text is masked here, whoever masked it before (masking is idempotent), unless
-    it is the bot's rendering of provider cards (public data).
+    it is the bot's own message (``public``: the facts it gave, such as addresses).
     """
     text = message["text"] if message.get("public") else redact_pii(message["text"])
     session.execute(

@@ -15,6 +15,9 @@ What this broker adds to Rasa's ``PikaEventBroker``:
   queue is storage too (``bot.privacy.redact_value`` over the event, except the
   conversation id: it is the key the console and the handoff requests use, stored
   as it is everywhere, and a Messenger id of 16 digits can look like a card number).
+  The bot's own messages keep their text and data as they are
+  (``bot.handoff.events.is_public_bot_message``): the addresses and phone numbers
+  the bot gave are public facts that the support worker needs to see.
 - Each message has a message id, :func:`event_identity` of its event, so an event
   published twice (after a publish whose confirmation was lost), or recovered from
   the tracker store as well (``bot.events_reconcile``), is stored once.
@@ -73,7 +76,8 @@ PUBLIC_KEYS = UNMASKED_KEYS | {"text", "data"}
 def masked_event(event: dict[str, Any]) -> dict[str, Any]:
     """``event`` with every string masked, except the conversation id.
 
-    The bot's provider cards (their text and data) are public and go as they are.
+    The text and data of the bot's own messages (:func:`is_public_bot_message`) go as
+    they are; their metadata is masked like the rest.
     """
     unmasked = PUBLIC_KEYS if is_public_bot_message(event) else UNMASKED_KEYS
     return {key: value if key in unmasked else redact_value(value) for key, value in event.items()}

@@ -4,7 +4,8 @@ Rasa publishes each tracker event to its event broker; ours
 (:mod:`connectors.event_store`) keeps the messages here. The console reads the
 stream by id: a worker's page asks for what came after the last id it has, so
 a message is shown once even when the page reconnects, and a transcript can be
-read while the Rasa server restarts. Text is stored redacted.
+read while the Rasa server restarts. Text is stored masked, except the bot's own
+messages (:func:`is_public_bot_message`).
 """
 
 from __future__ import annotations
@@ -45,25 +46,42 @@ def _from_row(row: ConversationEventRow) -> ConversationEvent:
     )
 
 
-PUBLIC_CUSTOM_TYPES = frozenset({"provider_cards"})
-"""Bot messages made only of our public provider data: stored as they are, never masked."""
+PERSONAL_PLACEHOLDERS = frozenset({"callback_contact"})
+"""Placeholders of the domain's responses that Rasa fills with what the person gave.
+
+``callback_contact`` is the phone number or e-mail address for a call-back. The
+others hold what the bot or the service knows: a municipality from the gazetteer,
+an authority's name, service and website, kilometres, a place in the queue and a
+wait, the service hours, the name of the worker who joined.
+"""
+
+PERSONAL_RESPONSES = frozenset({"utter_ask_callback_consent"})
+"""The responses with a :data:`PERSONAL_PLACEHOLDERS` placeholder: their messages stay masked.
+
+Kept by hand, so that nothing is read at import time; a unit test reads the domain
+and fails when a response is missing here.
+"""
 
 
 def is_public_bot_message(event: dict) -> bool:
-    """A bot event whose text is the plain rendering of provider cards (addresses, phones).
+    """Whether ``event`` is the bot's own message: stored and sent on as it is, never masked.
 
-    Masking them would hide the places the bot itself recommended from the support
-    worker ("[address]"); they hold nothing the person wrote.
+    The bot's texts hold public facts: a provider's address, phone and opening hours,
+    an authority's website. Masked, they would hide from the support worker what the
+    bot told the person ("[address]"). Masked stay what the person wrote, a worker's
+    message (``metadata.agent``: it may repeat what the person wrote) and a response
+    that repeats the person's own data (:data:`PERSONAL_RESPONSES`). Rasa names the
+    response in ``metadata.utter_action`` of every message made from one: said by a
+    rule or a form, or sent by an action with ``utter_message(response=...)``. An
+    action's free text (``utter_message(text=...)``) names none and counts as the
+    bot's own, so an action must not put what the person wrote into one.
     """
-    data = event.get("data")
-    custom = data.get("custom") if isinstance(data, dict) else None
     metadata = event.get("metadata")
-    from_worker = isinstance(metadata, dict) and bool(metadata.get("agent"))
+    metadata = metadata if isinstance(metadata, dict) else {}
     return (
         event.get("event") == "bot"
-        and not from_worker
-        and isinstance(custom, dict)
-        and custom.get("type") in PUBLIC_CUSTOM_TYPES
+        and "agent" not in metadata
+        and metadata.get("utter_action") not in PERSONAL_RESPONSES
     )
 
 

@@ -43,6 +43,7 @@ from tests.conftest import ROOT, Database
 
 RABBITMQ_URL = os.environ.get("DIGITUKI_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
 SAID = "soita 040 123 4567 tai maija.meikalainen@example.fi"
+FOLLOW_UP = "Testikirjasto on osoitteessa Kirkkokatu 1, 90100 Oulu. Puhelin: 040 123 4567."
 
 
 def _rabbitmq_unavailable() -> str | None:
@@ -394,6 +395,9 @@ async def test_the_worker_stores_messages_and_report_facts(amqp, database, start
         {"event": "slot", "sender_id": "c1", "timestamp": 13.0, "name": "topic", "value": ["email"]},
         {"event": "bot", "sender_id": "c1", "timestamp": 14.0, "text": "Autan mielelläni.",
          "metadata": {"agent": "Maija"}},
+        {"event": "bot", "sender_id": "c1", "timestamp": 15.0, "text": FOLLOW_UP, "metadata": {}},
+        {"event": "bot", "sender_id": "c1", "timestamp": 16.0, "text": "Saako digitukija soittaa "
+         "numeroon 040 765 4321?", "metadata": {"utter_action": "utter_ask_callback_consent"}},
     ]  # fmt: skip
     broker = amqp.broker()
     await broker.connect()
@@ -425,6 +429,8 @@ async def test_the_worker_stores_messages_and_report_facts(amqp, database, start
     assert [tuple(r) for r in rows] == [
         ("c1", "user", "soita [phone] tai [email]", None, "m1"),
         ("c1", "worker", "Autan mielelläni.", "Maija", None),
+        ("c1", "bot", FOLLOW_UP, None, None),  # the bot's own: as it is
+        ("c1", "bot", "Saako digitukija soittaa numeroon [phone]?", None, None),
     ]
     assert [tuple(f) for f in facts] == [
         ("message", None, None), ("language", "fi", None), ("need", None, "email"),

@@ -146,8 +146,10 @@ def test_only_what_someone_wrote_enters_the_stream():
     }  # fmt: skip
     worker = {"event": "bot", "sender_id": "c1", "text": "Hei", "metadata": {"agent": "Anna"}}
     assert message_from_rasa_event(worker)["sender"] == "worker"  # type: ignore[index]
+    assert message_from_rasa_event(worker)["public"] is False  # type: ignore[index]
     bot = {"event": "bot", "sender_id": "c1", "text": "Hei", "metadata": None}
     assert message_from_rasa_event(bot)["sender"] == "bot"  # type: ignore[index]
+    assert message_from_rasa_event(bot)["public"] is True  # type: ignore[index]
     for ignored in [
         {"event": "user", "sender_id": "c1", "text": "/request_human"},
         {"event": "user", "sender_id": "c1", "text": "   "},
