@@ -126,6 +126,9 @@
       inputLabel: 'Kirjoita viesti',
       placeholder: 'Kirjoita tähän',
       send: 'Lähetä',
+      notSent: 'Ei lähetetty',
+      retry: 'Yritä uudelleen',
+      retryUnsent: 'Yritä uudelleen: lähetä lähettämättömät viestit',
       typing: 'Digituki kirjoittaa…',
       connecting: 'Yhdistetään…',
       reconnecting: 'Yhteys katkesi. Yhdistetään uudelleen…',
@@ -193,6 +196,9 @@
       inputLabel: 'Skriv ett meddelande',
       placeholder: 'Skriv här',
       send: 'Skicka',
+      notSent: 'Inte skickat',
+      retry: 'Försök igen',
+      retryUnsent: 'Försök igen: skicka meddelandena som inte har skickats',
       typing: 'Digituki skriver…',
       connecting: 'Ansluter…',
       reconnecting: 'Anslutningen bröts. Ansluter igen…',
@@ -260,6 +266,9 @@
       inputLabel: 'Write a message',
       placeholder: 'Type here',
       send: 'Send',
+      notSent: 'Not sent',
+      retry: 'Try again',
+      retryUnsent: 'Try again: send the unsent messages',
       typing: 'Digituki is typing…',
       connecting: 'Connecting…',
       reconnecting: 'Connection lost. Reconnecting…',
@@ -409,6 +418,13 @@
     state.lastSeq = typeof seq === 'number' && seq >= 0 ? seq : 0;
     var transcript = load(KEY.transcript, []);
     state.transcript = Array.isArray(transcript) ? transcript.filter(isObject) : [];
+    state.transcript.forEach(function (entry) {
+      if (isObject(entry.unsent)) {
+        // Written before this page load and never sent: it goes on the next welcome.
+        state.queue.push(entry.unsent);
+        state.unhandled.push(entry.unsent);
+      }
+    });
     var scale = load(KEY.textSize, DEFAULT_SCALE);
     state.scaleIndex = typeof scale === 'number' && TEXT_SCALES[scale] ? scale : DEFAULT_SCALE;
     state.demo = load(KEY.demo, false) === true;
@@ -794,6 +810,7 @@
     log.setAttribute('aria-live', 'polite');
     log.tabIndex = 0;
     ui.log = log;
+    ui.unsent = {}; // message id → the log item of a message not sent yet
     return log;
   }
 
@@ -857,7 +874,7 @@
    * Entries (stored in sessionStorage) are plain data:
    *   {from: 'bot', seq, text, buttons: [{title, payload}], cards: [...], lang,
    *    sender: {kind: 'bot'} or {kind: 'worker', name}, notice: '' or 'worker_joined'/'worker_left'}
-   *   {from: 'user', text, lang}
+   *   {from: 'user', text, lang, unsent}  unsent: the message frame while it is not sent
    *   {from: 'divider'}                       a new conversation began
    * Notes (errors, location refused) are shown but not stored.
    * ------------------------------------------------------------------ */
@@ -917,7 +934,46 @@
     bubble.appendChild(srPrefix('youPrefix'));
     bubble.appendChild(document.createTextNode(str(entry.text)));
     item.appendChild(bubble);
+    if (isObject(entry.unsent)) {
+      item.classList.add('digituki-msg-unsent');
+      item.appendChild(renderUnsentMark());
+      ui.unsent[entry.unsent.id] = item;
+    }
     return item;
+  }
+
+  /**
+   * "Not sent" (in words, not only in colour) and "Try again". It comes into the live
+   * log with the message, so it is announced once, with it.
+   */
+  function renderUnsentMark() {
+    var mark = el('div', 'digituki-unsent');
+    mark.appendChild(bind(el('span', 'digituki-unsent-text'), 'notSent'));
+    var retry = bind(button('digituki-secondary digituki-retry', retryUnsent), 'retryUnsent', 'aria');
+    retry.appendChild(bind(el('span'), 'retry'));
+    mark.appendChild(retry);
+    return mark;
+  }
+
+  /** The message `id` went out: its mark goes, on screen and in the stored transcript. */
+  function markSent(id) {
+    var item = ui.unsent[id];
+    if (!item) {
+      return;
+    }
+    delete ui.unsent[id];
+    var mark = item.querySelector('.digituki-unsent');
+    if (mark.contains(document.activeElement)) {
+      ui.input.focus(); // the pressed "Try again" goes away
+    }
+    item.removeChild(mark);
+    item.classList.remove('digituki-msg-unsent');
+    state.transcript.forEach(function (entry) {
+      if (isObject(entry.unsent) && entry.unsent.id === id) {
+        delete entry.unsent;
+      }
+    });
+    saveTranscript();
   }
 
   /**
@@ -1247,7 +1303,7 @@
     clearTimeout(state.reconnectTimer);
     state.reconnectTimer = null;
     if (state.refused) {
-      return; // the server will not take this page: reloading after a fix is the way
+      return; // the server will not take this page: "Try again" or a reload after a fix
     }
     if (state.ws && state.ws.readyState <= 1) {
       return; // CONNECTING or OPEN
@@ -1334,11 +1390,31 @@
           location.origin + '. Add it to DIGITUKI_WIDGET_ORIGINS on the server.'
       );
     }
-    ui.input.disabled = true;
-    Array.prototype.forEach.call(ui.panel.querySelectorAll('.digituki-send'), function (b) {
-      b.disabled = true;
-    });
+    disableForm(true);
     showUnavailable('refused');
+  }
+
+  /** The message box and Send: off while the server refuses this page. */
+  function disableForm(disabled) {
+    ui.input.disabled = disabled;
+    Array.prototype.forEach.call(ui.panel.querySelectorAll('.digituki-send'), function (b) {
+      b.disabled = disabled;
+    });
+  }
+
+  /**
+   * "Try again" on a message not sent: connect now, as the first time, also after the
+   * widget gave up or the page was refused. What waits goes on welcome, with its ids.
+   */
+  function retryUnsent() {
+    if (state.refused) {
+      state.refused = false;
+      disableForm(false);
+    }
+    state.attempts = 0;
+    state.failedOpens = 0;
+    setStatus('connecting');
+    connect();
   }
 
   /** "The chat is not available…" and, when the site gives one, a number to call. */
@@ -1379,13 +1455,17 @@
     }
   }
 
-  /** Send now when welcomed; otherwise keep it for the next welcome. */
+  /** Send now when welcomed (true); otherwise keep it for the next welcome (false). */
   function sendFrame(frame) {
     if (state.ready && state.ws && state.ws.readyState === 1 && sendRaw(state.ws, frame)) {
-      return;
+      if (frame.id) {
+        markSent(frame.id);
+      }
+      return true;
     }
     state.queue.push(frame);
     connect();
+    return false;
   }
 
   function handleFrame(data) {
@@ -1447,19 +1527,16 @@
   function flushQueue() {
     var waiting = state.queue;
     state.queue = [];
-    var sent = {};
-    waiting.forEach(function (frame) {
-      if (frame.id) {
-        sent[frame.id] = true;
-      }
-      sendFrame(frame);
-    });
-    // What the server may not have handled (the connection broke meanwhile) goes
-    // again with the same id: the server handles each id once.
+    // What went out before the connection broke, and may not have been handled, goes
+    // again first, with the same id (the server handles each id once); then what was
+    // written meanwhile, in order.
     state.unhandled.forEach(function (frame) {
-      if (!sent[frame.id]) {
+      if (waiting.indexOf(frame) === -1) {
         sendFrame(frame);
       }
+    });
+    waiting.forEach(function (frame) {
+      sendFrame(frame);
     });
   }
 
@@ -1600,13 +1677,16 @@
     if (state.refused) {
       return; // nothing would reach anyone: the note says so
     }
-    addEntry({ from: 'user', text: shown, lang: state.lang });
     var frame = { type: 'message', text: text, id: newMessageId() };
     if (metadata) {
       frame.metadata = metadata;
     }
     state.unhandled.push(frame);
-    sendFrame(frame);
+    var entry = { from: 'user', text: shown, lang: state.lang };
+    if (!sendFrame(frame)) {
+      entry.unsent = frame; // marked "not sent" until it goes; kept over page loads
+    }
+    addEntry(entry);
   }
 
   function submitInput() {
@@ -1844,6 +1924,8 @@
     window.addEventListener('online', onOnline);
     if (state.open) {
       openPanel(false); // it was open before this page load
+    } else if (state.queue.length) {
+      connect(); // messages not sent before this page load
     }
   }
 

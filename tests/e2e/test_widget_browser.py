@@ -7,6 +7,7 @@ Without Chromium these tests skip with a message; ``DIGITUKI_REQUIRE_BROWSER=1``
 from __future__ import annotations
 
 import http.server
+import json
 import os
 import re
 import threading
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from bench.stack import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -180,6 +183,14 @@ def other_site(page_html: str) -> Iterator[str]:
         server.shutdown()
 
 
+# Counts the page's WebSocket connections (attempts) in window.__sockets.
+COUNT_SOCKETS = (
+    "window.__sockets = 0; const Native = window.WebSocket;"
+    "window.WebSocket = function (url) { window.__sockets += 1; return new Native(url); };"
+    "window.WebSocket.prototype = Native.prototype;"
+)
+
+
 def test_a_page_the_server_refuses_is_told_so_and_the_site_owner_sees_why(stack, browser):
     # A site not in DIGITUKI_WIDGET_ORIGINS embeds the widget.
     page_html = (
@@ -189,11 +200,7 @@ def test_a_page_the_server_refuses_is_told_so_and_the_site_owner_sees_why(stack,
         "defer></script></body></html>"
     )
     with other_site(page_html) as site, new_page(browser) as page:
-        page.add_init_script(
-            "window.__sockets = 0; const Native = window.WebSocket;"
-            "window.WebSocket = function (url) { window.__sockets += 1; return new Native(url); };"
-            "window.WebSocket.prototype = Native.prototype;"
-        )
+        page.add_init_script(COUNT_SOCKETS)
         errors: list[str] = []
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.goto(site)
@@ -210,6 +217,90 @@ def test_a_page_the_server_refuses_is_told_so_and_the_site_owner_sees_why(stack,
         page.wait_for_timeout(6000)  # the next attempt of the backoff would come in 4 s
         assert "Yhdistetään uudelleen" not in page.locator(".digituki-status").inner_text()
         assert page.evaluate("window.__sockets") == attempts >= 2
+
+
+def test_a_message_the_server_cannot_get_is_marked_not_sent_and_kept(stack, browser):
+    # The page loads, but nothing listens where its chat server should be.
+    page_html = (
+        '<!doctype html><html lang="fi"><head><title>Katko</title></head><body>'
+        f'<main><h1>Katko</h1></main><script src="{stack.web_url}/widget/widget.js" '
+        f'data-server="http://127.0.0.1:{free_port()}" data-lang="fi" defer></script>'
+        "</body></html>"
+    )
+    with other_site(page_html) as site, new_page(browser) as page:
+        page.add_init_script(COUNT_SOCKETS)
+        page.goto(site)
+        page.get_by_role("button", name="Kysy digiavusta").click()
+        say(page, "tarvitsen apua tabletin kanssa")
+        message = page.locator(".digituki-msg-user", has_text="tarvitsen apua tabletin kanssa")
+        message.get_by_text("Ei lähetetty").wait_for()
+        retry = message.get_by_role(
+            "button", name="Yritä uudelleen: lähetä lähettämättömät viestit"
+        )
+        assert retry.inner_text() == "Yritä uudelleen"
+        # The widget gives up after five failed connections (about 15 s here): still not sent.
+        page.locator(".digituki-note-error", has_text="Chat ei ole nyt käytettävissä").wait_for()
+        assert message.get_by_text("Ei lähetetty").is_visible()
+        # "Try again" connects at once, not after the 30 s the backoff has reached.
+        attempts = page.evaluate("window.__sockets")
+        retry.click()
+        page.wait_for_function("n => window.__sockets > n", arg=attempts, timeout=5000)
+        page.locator(".digituki-status", has_text="Yhdistetään").wait_for()
+        assert message.get_by_text("Ei lähetetty").is_visible()
+
+        page.reload()  # nothing is lost: the message is still there, still marked
+        if not page.locator("#digituki-input").is_visible():
+            page.get_by_role("button", name="Kysy digiavusta").click()
+        message.get_by_text("Ei lähetetty").wait_for()
+        assert message.count() == 1
+
+
+def test_messages_written_while_the_connection_is_down_go_once_and_in_order(stack, page):
+    sockets: list[Any] = []  # the page's widget connections, through the test
+    to_server: list[dict[str, Any]] = []  # the frames that reached the server
+    down = threading.Event()
+
+    def connection(socket: Any) -> None:
+        sockets.append(socket)
+        if down.is_set():
+            return  # the socket opens, but no server answers its hello
+        server = socket.connect_to_server()
+
+        def forward(frame: str) -> None:
+            to_server.append(json.loads(frame))
+            server.send(frame)
+
+        socket.on_message(forward)
+
+    page.route_web_socket("**/webhooks/widget/websocket", connection)
+    page.goto(f"{stack.web_url}/demo/fi")
+    page.get_by_role("button", name="Kysy digiavusta").click()
+    bot_says(page, "Digituki-avustaja")
+
+    down.set()
+    sockets[-1].close()
+    page.locator(".digituki-status", has_text="Yhteys katkesi").wait_for()
+    written = ["tarvitsen apua tabletin kanssa", "asun Kempeleessä"]
+    for text in written:
+        say(page, text)
+        page.locator(".digituki-msg-user", has_text=text).get_by_text("Ei lähetetty").wait_for()
+    for _ in range(100):  # the widget's new connection, which gets no answer
+        if len(sockets) > 1:
+            break
+        page.wait_for_timeout(100)
+    assert len(sockets) == 2, sockets
+    assert not [frame for frame in to_server if frame["type"] == "message"]
+
+    down.clear()
+    sockets[-1].close()  # the widget reconnects by itself (after its backoff)
+    bot_says(page, "Missä kunnassa asut?")
+    bot_says(page, "Millaista apua haluat?")
+    assert page.get_by_text("Ei lähetetty").count() == 0
+    sent = [frame["text"] for frame in to_server if frame["type"] == "message"]
+    assert sent == written
+    session_id = page.evaluate("JSON.parse(sessionStorage.getItem('digituki.session_id'))")
+    said = [e["text"] for e in stack.tracker(session_id)["events"] if e["event"] == "user"]
+    assert [said.count(text) for text in written] == [1, 1], said
 
 
 def test_user_text_is_shown_as_text_never_as_html(stack, page):
