@@ -35,7 +35,7 @@ FUNCTION_WORDS: dict[str, frozenset[str]] = {
         "jag är och på med det den ett att som inte int vad hur var vem varför därför kan vill "
         "behöver hjälp "
         "hjälpa min mitt mina har du mig mej för till från bor tack nej jo nu också eller men om så "
-        "här där hä int nån någon skulle finns får".split()
+        "här där hä int nån någon skulle finns får borta hemma".split()
     ),
     "en": frozenset(
         "im i'm the a an is are am my you your it its it's to for with in of and or but how where "

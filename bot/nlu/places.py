@@ -20,13 +20,18 @@ import yaml
 
 from bot.geo import Gazetteer, Municipality
 from bot.nlu.language import FUNCTION_WORDS
-from bot.nlu.text import Token, edit_distance_at_most, strip_accents, words
+from bot.nlu.text import Token, one_slip, strip_accents, words
 
 FormKind = Literal["nominative", "locative", "genitive", "swedish"]
 
 VOWELS = set("aeiouyäöå")
 LOCATIVE_ENDINGS = ("ssa", "sta", "lla", "lta", "lle", "na", "ksi", "sa", "ta", "la")
 """Local cases, essive and translative; the last three are common typos (``oulusa``)."""
+TYPO_ENDINGS = frozenset({"sa", "ta", "la"})
+FUZZY_ENDINGS = tuple(
+    sorted({*LOCATIVE_ENDINGS, "n", "en", "an", "un", "in"}, key=len, reverse=True)
+)
+"""Endings cut before a tolerant match, longest first."""
 CLITICS = ("kin", "kaan", "kään", "ko", "kö", "pa", "pä", "han", "hän")
 # Consonant gradation, strong → weak, longest first (Lahti → Lahdessa, Helsinki → Helsingissä).
 GRADATION = (
@@ -96,6 +101,12 @@ PLACE_NOUNS = {
     "kaupungissa",
     "kunta",
     "kunnan",
+    "kunnassa",
+    "kuntaa",
+    "kunnasta",
+    "kaupunkia",
+    "kaupungista",
+    "kirjastosta",
     "keskusta",
     "keskustassa",
     "keskustaan",
@@ -214,7 +225,9 @@ class MunicipalityMatcher:
                 if not name.endswith("s"):
                     self._add(name.casefold() + "s", m, "swedish")  # Vasas, Borgås
             if m.code not in self._ambiguous:
-                for stem in _stems(m.name_fi.casefold()) | {m.name_sv.casefold()}:
+                sv = m.name_sv.casefold()
+                # "å" is said, and often typed, as "o" (Borgå → "borgo").
+                for stem in _stems(m.name_fi.casefold()) | {sv, sv.replace("å", "o")}:
                     if len(stem) >= 5:
                         fuzzy.setdefault(strip_accents(stem), m)
         self._fuzzy_by_letter: dict[str, list[tuple[str, Municipality]]] = defaultdict(list)
@@ -239,6 +252,12 @@ class MunicipalityMatcher:
             is_known_word=lambda w: w in _FUNCTION_WORDS
             or any(simplemma.is_known(w, lang=lang) for lang in ("fi", "sv", "en")),
         )
+
+    def _is_word(self, lowered: str) -> bool:
+        """Whether ``lowered`` is an ordinary word, also with a Finnish clitic ("vastaako")."""
+        if self._is_known_word is None:
+            return False
+        return any(self._is_known_word(v) for v in _variants(lowered))
 
     def is_ambiguous(self, code: str) -> bool:
         """Whether the municipality's name is also an ordinary word, a first name or a brand."""
@@ -281,9 +300,14 @@ class MunicipalityMatcher:
             phrase = " ".join(t.lower for t in span).replace("’", "'")
             for candidate in _variants(phrase):
                 hit = self._forms.get(candidate)
-                if hit is None and candidate == strip_accents(candidate):
+                if (
+                    hit is None
+                    and candidate == strip_accents(candidate)
+                    and not self._is_word(candidate)
+                ):
                     # Typed without Nordic letters ("narpes"); a word that has them ("vända")
-                    # is not read as another word without them ("Vanda").
+                    # is not read as another word without them ("Vanda"), nor is a word
+                    # without them ("inga", "kokar") read as a name with them (Ingå, Kökar).
                     hit = self._forms.get(candidate + "\0plain")
                 if hit:
                     m, kind = hit
@@ -293,33 +317,45 @@ class MunicipalityMatcher:
         if self._lemmatize is not None and len(lowered) >= 3:
             lemma = self._lemmatize(lowered).casefold()
             hit = self._forms.get(lemma)
-            if hit and hit[1] == "nominative" and lemma != lowered:
+            if (
+                hit
+                and hit[1] == "nominative"
+                and lemma != lowered
+                and not _compound(lowered, lemma)
+            ):
                 return self._match(token.text, [token], hit[0], "locative", "lemma", 0.9), 1
-        if len(lowered) >= 5 and not (self._is_known_word and self._is_known_word(lowered)):
+        if len(lowered) >= 5 and not self._is_word(lowered):
             fuzzy = self._fuzzy(lowered)
             if fuzzy is not None:
                 return self._match(token.text, [token], fuzzy, "locative", "fuzzy", 0.7), 1
         return None
 
     def _fuzzy(self, word: str) -> Municipality | None:
+        """The one municipality ``word`` is a typo of: one slip of the keyboard or ear in all.
+
+        A typo in the ending ("oulusa") uses up the slip, so a short stem must then be
+        exact. Two letters off, or a letter no one mistypes for the other, is another
+        place more often than a typo: "Leppävaara" is not Leppävirta, "Karigasniemi" not
+        Kangasniemi, "Karttula" not Karstula (:func:`~bot.nlu.text.one_slip`).
+        """
         plain = strip_accents(word)
         bucket = self._fuzzy_by_letter.get(plain[0], [])
-        best: Municipality | None = None
-        for cut in [0, *(len(e) for e in set(LOCATIVE_ENDINGS) | {"n", "en", "an", "un", "in"})]:
-            probe = plain[: len(plain) - cut] if cut else plain
+        for ending in ("", *FUZZY_ENDINGS):
+            if not plain.endswith(ending):
+                continue
+            probe = plain[: len(plain) - len(ending)] if ending else plain
             if len(probe) < 5:
                 continue
-            limit = 2 if len(probe) >= 9 else 1
+            # A long stem keeps its one typo beside a typo ending ("savonlinasa").
+            exact_only = ending in TYPO_ENDINGS and len(probe) < 8
             hits = {
                 m.code: m
                 for stem, m in bucket
-                if abs(len(stem) - len(probe)) <= limit
-                and edit_distance_at_most(stem, probe, limit)
+                if (stem == probe if exact_only else one_slip(stem, probe))
             }
             if len(hits) == 1:
-                best = next(iter(hits.values()))
-                break
-        return best
+                return next(iter(hits.values()))
+        return None
 
     @staticmethod
     def _match(
@@ -334,14 +370,27 @@ class MunicipalityMatcher:
         if match.code not in self._ambiguous or match.kind == "swedish":
             return True  # "Lahtis", "Björneborg": the other names are not ordinary words
         kind = match.kind
-        if kind == "locative" and match.how == "exact":
-            return True
         before = tokens[i - 1].lower if i > 0 else ""
+        if kind == "locative" and match.how == "exact":
+            word = match.text.casefold()
+            same_case = strip_accents(before[-3:]) == strip_accents(word[-3:])
+            if same_case and match.text.islower() and before not in PLACE_CUES | _FUNCTION_WORDS:
+                return False  # "pienellä luodolla": an adjective agrees with a noun, not a name
+            capitalised = match.text[:1].isupper()
+            lemma = self._lemmatize(word).casefold() if self._lemmatize else ""
+            ordinary = self._is_word(word) and lemma != match.value.casefold()
+            return capitalised or before in PLACE_CUES or not ordinary
         after = tokens[i + used].lower if i + used < len(tokens) else ""
         if kind == "genitive":
             return after in PLACE_NOUNS
         only_the_name = len(tokens) == used  # an answer to "where do you live?"
         return before in PLACE_CUES or only_the_name
+
+
+def _compound(word: str, lemma: str) -> bool:
+    """Whether ``word`` is a compound on the genitive of ``lemma`` ("oulunkylä": a district)."""
+    genitives = {g for g, kind in finnish_forms(lemma).items() if kind == "genitive"}
+    return any(word.startswith(g) and len(word) - len(g) >= 3 for g in genitives)
 
 
 def text_of(span: list[Token]) -> str:
