@@ -1,4 +1,5 @@
-"""Two-stage fallback: ask to rephrase once, then offer a person."""
+"""Two-stage fallback: ask to rephrase once, then offer a person; questions about the
+places on screen are answered first, whatever general intent they were read as."""
 
 from __future__ import annotations
 
@@ -34,3 +35,21 @@ class ActionFallback(Action):
         dispatcher.utter_message(response="utter_offer_person")
         # A question of the form would bury the offer: stop asking (what was said is kept).
         return [SlotSet("fallbacks", 0), ActiveLoop(None), SlotSet("requested_slot", None)]
+
+
+class ActionAboutService(Action):
+    """ "What is this service?" — unless the question is about the places just shown.
+
+    "När är det första öppet?" reads as a question about the service; with cards on
+    screen it is a question about them (:func:`actions.followup.answer_follow_up`).
+    """
+
+    def name(self) -> str:
+        return "action_about_service"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        if not await answer_follow_up(dispatcher, tracker, conversation_language(tracker)):
+            dispatcher.utter_message(response="utter_about_service")
+        return []

@@ -153,8 +153,9 @@ async def evaluate(model: Path, test_root: Path) -> dict[str, LanguageReport]:
             predicted = (parsed.get("intent") or {}).get("name") or ""
             pairs.append((intent, predicted))  # nlu_fallback is a miss
             got = parsed.get("entities") or []
-            gold_forms = Counter(e["value"] for e in entities if e["entity"] == "support_form")
-            got_forms = Counter(e["value"] for e in got if e["entity"] == "support_form")
+            # The forms the person asked for: the same form found twice is still that form.
+            gold_forms = {e["value"] for e in entities if e["entity"] == "support_form"}
+            got_forms = {e["value"] for e in got if e["entity"] == "support_form"}
             if gold_forms or got_forms:
                 forms += 1
                 right_forms += gold_forms == got_forms
@@ -179,8 +180,8 @@ async def evaluate(model: Path, test_root: Path) -> dict[str, LanguageReport]:
                         "text": text,
                         "intent": intent,
                         "predicted": predicted,
-                        "gold": sorted(gold_places + gold_topics + [*gold_forms.elements()]),
-                        "got": sorted(got_places + got_topics + [*got_forms.elements()]),
+                        "gold": sorted(gold_places + gold_topics + sorted(gold_forms)),
+                        "got": sorted(got_places + got_topics + sorted(got_forms)),
                     }
                 )
         report.messages = len(pairs)

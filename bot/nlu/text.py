@@ -66,7 +66,8 @@ def _neighbours() -> frozenset[tuple[str, str]]:
                 below = _KEY_ROWS[r + 1]
                 near += [below[i] for i in (c - 1, c) if 0 <= i < len(below)]
             pairs |= {(key, n) for n in near} | {(n, key) for n in near}
-    pairs |= {(a, b) for a, b in _SOUND_ALIKE} | {(b, a) for a, b in _SOUND_ALIKE}
+    pairs |= {(pair[0], pair[1]) for pair in _SOUND_ALIKE}
+    pairs |= {(pair[1], pair[0]) for pair in _SOUND_ALIKE}
     return frozenset(pairs)
 
 

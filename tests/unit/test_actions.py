@@ -11,7 +11,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.fallback import ActionFallback
+from actions.fallback import ActionAboutService, ActionFallback
 from actions.feedback import ActionFeedback, ActionFeedbackComment, ValidateFeedbackForm
 from actions.followup import Question, read_question
 from actions.handoff import (
@@ -661,6 +661,19 @@ async def test_a_question_about_the_places_shown_is_answered_from_their_data():
         "Testituki Vaasa on osoitteessa Vaasa. Kartta: "
     )
     assert "openstreetmap.org" in dispatcher.messages[0]["text"]
+
+
+async def test_a_question_read_as_about_the_service_is_answered_about_the_places_shown():
+    shown = await shown_in_oulu()
+    tracker = make_tracker(
+        "när är det första öppet", intent="ask_about_service", shown_places=shown, language="sv"
+    )
+    dispatcher, _ = await run(ActionAboutService(), tracker)
+    assert dispatcher.messages[0]["text"].startswith("Här är öppettiderna:\nTestbiblioteket")
+    # Without places on screen it is the question it seems.
+    tracker = make_tracker("vad är det här för tjänst", intent="ask_about_service", language="sv")
+    dispatcher, _ = await run(ActionAboutService(), tracker)
+    assert responses(dispatcher) == ["utter_about_service"]
 
 
 async def test_without_places_on_screen_the_fallback_is_as_before():
