@@ -183,6 +183,14 @@ class EntityValueNormalizer(GraphComponent, EntityExtractorMixin):
                     text[entity["start"] : entity["end"]],
                     str(entity.get("value")),
                 )
+        # Then how often each spotted phrase occurs without its label: its purity.
+        for example in training_data.intent_examples:
+            text = example.get(TEXT) or ""
+            for name in SPOTTED_ENTITIES:
+                labelled = [
+                    (e["start"], e["end"]) for e in example.get(ENTITIES, []) if e["entity"] == name
+                ]
+                self._lexicon.count_unlabelled(name, text, labelled)
         with self._storage.write_to(self._resource) as folder:
             (folder / self.FILENAME).write_text(
                 json.dumps(self._lexicon.to_json(), ensure_ascii=False), encoding="utf-8"

@@ -17,6 +17,31 @@ def test_value_lexicon_spots_learned_phrases_only_when_clear():
     assert lexicon.resolve("support_form", "på platsen") == "in_person"  # by the start of the words
 
 
+def test_a_phrase_often_said_without_its_label_is_not_spotted():
+    from bot.nlu.values import ValueLexicon
+
+    lexicon = ValueLexicon()
+    for _ in range(3):
+        lexicon.learn("support_form", "on the phone", "phone")
+        lexicon.learn("support_form", "at my home", "home_visit")
+    assert lexicon.spot("support_form", "help me on the phone") == [(8, 20, "phone")]
+    # Said of a scammer twice in training, unlabelled: 3 of 5 is not clear enough.
+    lexicon.count_unlabelled("support_form", "a man on the phone said he is from the bank", [])
+    lexicon.count_unlabelled("support_form", "someone on the phone asked my codes", [])
+    assert lexicon.spot("support_form", "help me on the phone") == []
+    # A labelled occurrence is not counted against its phrase.
+    lexicon.count_unlabelled("support_form", "help at my home please", [(5, 15)])
+    assert lexicon.spot("support_form", "help at my home") == [(5, 15, "home_visit")]
+    # Seen once: a phrase of two words or more, never said without its label.
+    lexicon.learn("support_form", "hem till mig", "home_visit")
+    lexicon.learn("support_form", "hemma", "home_visit")
+    assert lexicon.spot("support_form", "kan någon komma hem till mig") == [(16, 28, "home_visit")]
+    assert lexicon.spot("support_form", "hemma") == []
+    # The lexicon keeps this evidence in the model.
+    again = ValueLexicon.from_json(lexicon.to_json(), None)
+    assert again.spot("support_form", "help me on the phone") == []
+
+
 def normalizer_that_learned(*spans: tuple[str, str, str]):  # type: ignore[no-untyped-def]
     """An EntityValueNormalizer whose lexicon saw each (entity, text, value) three times."""
     from bot.nlu.components import EntityValueNormalizer
