@@ -27,11 +27,11 @@ from bot.nlu.intents import LinearIntentModel
 from bot.nlu.language import LANGUAGE_DETECTION, LanguageDetector
 from bot.nlu.places import MunicipalityMatcher
 from bot.nlu.text import words
-from bot.nlu.values import ValueLexicon, simplemma_lemmas
+from bot.nlu.values import SHORT_MESSAGE_WORDS, ValueLexicon, simplemma_lemmas
 
 SPOTTED_ENTITIES = ("support_form", "language")
 """Entities also found by exact learned phrases when the statistical extractor misses them."""
-SPOT_MAX_WORDS = 8
+SPOT_MAX_WORDS = SHORT_MESSAGE_WORDS
 """Longer messages get only phrases spotted as the support form ("face to face", "på plats"):
 one word there ("online") is seldom the answer to "how would you like help"."""
 COURSE_WORD = re.compile(r"(?i)(?:kurs|course|koulutu)")
@@ -190,7 +190,7 @@ class EntityValueNormalizer(GraphComponent, EntityExtractorMixin):
                 labelled = [
                     (e["start"], e["end"]) for e in example.get(ENTITIES, []) if e["entity"] == name
                 ]
-                self._lexicon.count_unlabelled(name, text, labelled)
+                self._lexicon.count_occurrences(name, text, labelled)
         with self._storage.write_to(self._resource) as folder:
             (folder / self.FILENAME).write_text(
                 json.dumps(self._lexicon.to_json(), ensure_ascii=False), encoding="utf-8"

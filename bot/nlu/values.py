@@ -23,6 +23,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "support_form": vocab.QUERY_FORMS,
     "language": frozenset(vocab.LANGUAGES),
 }
+SHORT_MESSAGE_WORDS = 8
+"""A message of at most this many words is about as long as an answer to a question."""
 PREFIX = 5
 """Words sharing their first letters usually share their stem (sähköpo-sti/-stia/-stin)."""
 
@@ -42,6 +44,8 @@ class ValueLexicon:
     )
     lemmatize: Lemmatizer | None = None
     unlabelled: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    short: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    """In answer-length training messages: "+phrase" labelled, "-phrase" said in passing."""
     """How often a learned phrase occurs in training messages without its label ("on the
     phone" said of a scammer): evidence that it is not always the entity."""
 
@@ -92,13 +96,22 @@ class ValueLexicon:
                 return close.most_common(1)[0][0]
         return None
 
-    def count_unlabelled(self, entity: str, text: str, labelled: Iterable[tuple[int, int]]) -> None:
-        """Counts the learned ``entity`` phrases of a training message outside its labels."""
+    def count_occurrences(
+        self, entity: str, text: str, labelled: Iterable[tuple[int, int]]
+    ) -> None:
+        """Counts the learned ``entity`` phrases of a training message outside its labels,
+        and, in an answer-length message, also those inside them."""
         table = self.counts.get(entity, {})
         spans = list(labelled)
+        short = len(words(text)) <= SHORT_MESSAGE_WORDS
         for start, end, phrase in _phrases(text):
-            if phrase in table and not any(s < end and start < e for s, e in spans):
+            if phrase not in table:
+                continue
+            inside = any(s <= start and end <= e for s, e in spans)
+            if not inside and not any(s < end and start < e for s, e in spans):
                 self.unlabelled[entity][phrase] += 1
+            if short:
+                self.short[entity][f"{'+' if inside else '-'}{phrase}"] += 1
 
     def spot(self, entity: str, text: str) -> list[tuple[int, int, str]]:
         """Spans of ``text`` written exactly as a learned ``entity`` span: (start, end, value).
@@ -106,9 +119,13 @@ class ValueLexicon:
         A safety net for the statistical extractor ("på plats", "in person", "over the
         phone"): only phrases seen in training whose value is clear and that were labelled
         at least 80 % of the times they occurred. A phrase seen labelled once counts only
-        when it has two words or more and never occurred without its label.
+        when it has two words or more and never occurred without its label. In a message
+        as short as an answer, the times it occurred in such short messages also count
+        ("hemma" is often said in passing, but as an answer it is how to help).
         """
         table = self.counts.get(entity, {})
+        short = self.short.get(entity, Counter())
+        is_short = len(words(text)) <= SHORT_MESSAGE_WORDS
         found: list[tuple[int, int, str]] = []
         taken = -1
         for start, end, phrase in _phrases(text):
@@ -117,8 +134,13 @@ class ValueLexicon:
                 continue
             value, count = values.most_common(1)[0]
             seen = sum(values.values()) + self.unlabelled.get(entity, Counter())[phrase]
+            clear = count / sum(values.values()) >= 0.8
             trusted = count >= 2 or (count == 1 and " " in phrase and seen == 1)
-            if trusted and count / seen >= 0.8:
+            pure = count / seen >= 0.8
+            if is_short and not pure:
+                said, passing = short[f"+{phrase}"], short[f"-{phrase}"]
+                pure = said >= 2 and said / (said + passing) >= 0.8
+            if clear and trusted and pure:
                 found.append((start, end, value))
                 taken = end
         return found
@@ -127,6 +149,7 @@ class ValueLexicon:
         return {
             "counts": {e: {k: dict(v) for k, v in t.items()} for e, t in self.counts.items()},
             "unlabelled": {e: dict(c) for e, c in self.unlabelled.items()},
+            "short": {e: dict(c) for e, c in self.short.items()},
         }
 
     @classmethod
@@ -137,6 +160,8 @@ class ValueLexicon:
                 lexicon.counts[entity][key].update(values)
         for entity, seen in data.get("unlabelled", {}).items():
             lexicon.unlabelled[entity].update(seen)
+        for entity, seen in data.get("short", {}).items():
+            lexicon.short[entity].update(seen)
         return lexicon
 
 
