@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot import vocab
-from bot.nlu.text import edit_distance_at_most, strip_accents, words
+from bot.nlu.text import Token, edit_distance_at_most, strip_accents, words
 
 ALLOWED: dict[str, frozenset[str]] = {
     "topic": vocab.TOPICS,
@@ -31,8 +31,16 @@ PREFIX = 5
 Lemmatizer = Callable[[str], Iterable[str]]
 
 
+SPOKEN = {"mej": "mig", "dej": "dig", "sej": "sig"}
+"""Spoken Swedish spellings, common in Finland, written as the standard word."""
+
+
+def _word(token: Token) -> str:
+    return SPOKEN.get(token.lower, token.lower)
+
+
 def _plain(text: str) -> str:
-    return " ".join(w.lower for w in words(text))
+    return " ".join(_word(w) for w in words(text))
 
 
 @dataclass
@@ -170,7 +178,7 @@ def _phrases(text: str, max_words: int = 4) -> list[tuple[int, int, str]]:
     first at each word."""
     tokens = words(text)
     return [
-        (tokens[i].start, tokens[i + n - 1].end, " ".join(t.lower for t in tokens[i : i + n]))
+        (tokens[i].start, tokens[i + n - 1].end, " ".join(_word(t) for t in tokens[i : i + n]))
         for i in range(len(tokens))
         for n in range(min(max_words, len(tokens) - i), 0, -1)
     ]
