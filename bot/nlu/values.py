@@ -52,8 +52,6 @@ class ValueLexicon:
     )
     lemmatize: Lemmatizer | None = None
     unlabelled: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
-    short: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
-    """In answer-length training messages: "+phrase" labelled, "-phrase" said in passing."""
     """How often a learned phrase occurs in training messages without its label ("on the
     phone" said of a scammer): evidence that it is not always the entity."""
 
@@ -107,19 +105,12 @@ class ValueLexicon:
     def count_occurrences(
         self, entity: str, text: str, labelled: Iterable[tuple[int, int]]
     ) -> None:
-        """Counts the learned ``entity`` phrases of a training message outside its labels,
-        and, in an answer-length message, also those inside them."""
+        """Counts the learned ``entity`` phrases of a training message outside its labels."""
         table = self.counts.get(entity, {})
         spans = list(labelled)
-        short = len(words(text)) <= SHORT_MESSAGE_WORDS
         for start, end, phrase in _phrases(text):
-            if phrase not in table:
-                continue
-            inside = any(s <= start and end <= e for s, e in spans)
-            if not inside and not any(s < end and start < e for s, e in spans):
+            if phrase in table and not any(s < end and start < e for s, e in spans):
                 self.unlabelled[entity][phrase] += 1
-            if short:
-                self.short[entity][f"{'+' if inside else '-'}{phrase}"] += 1
 
     def spot(self, entity: str, text: str) -> list[tuple[int, int, str]]:
         """Spans of ``text`` written exactly as a learned ``entity`` span: (start, end, value).
@@ -128,11 +119,9 @@ class ValueLexicon:
         phone"): only phrases seen in training whose value is clear and that were labelled
         at least 80 % of the times they occurred. A phrase seen labelled once counts only
         when it has two words or more and never occurred without its label. In a message
-        as short as an answer, the times it occurred in such short messages also count
-        ("hemma" is often said in passing, but as an answer it is how to help).
+        as short as an answer, a clear learned phrase is enough: there it answers.
         """
         table = self.counts.get(entity, {})
-        short = self.short.get(entity, Counter())
         is_short = len(words(text)) <= SHORT_MESSAGE_WORDS
         found: list[tuple[int, int, str]] = []
         taken = -1
@@ -144,10 +133,9 @@ class ValueLexicon:
             seen = sum(values.values()) + self.unlabelled.get(entity, Counter())[phrase]
             clear = count / sum(values.values()) >= 0.8
             trusted = count >= 2 or (count == 1 and " " in phrase and seen == 1)
-            pure = count / seen >= 0.8
-            if is_short and not pure:
-                said, passing = short[f"+{phrase}"], short[f"-{phrase}"]
-                pure = said >= 2 and said / (said + passing) >= 0.8
+            # An answer-length message is usually the answer to a question ("online is
+            # fine for me", "can we talk in finnish"): a clear learned phrase is enough.
+            pure = is_short or count / seen >= 0.8
             if clear and trusted and pure:
                 found.append((start, end, value))
                 taken = end
@@ -157,7 +145,6 @@ class ValueLexicon:
         return {
             "counts": {e: {k: dict(v) for k, v in t.items()} for e, t in self.counts.items()},
             "unlabelled": {e: dict(c) for e, c in self.unlabelled.items()},
-            "short": {e: dict(c) for e, c in self.short.items()},
         }
 
     @classmethod
@@ -168,8 +155,6 @@ class ValueLexicon:
                 lexicon.counts[entity][key].update(values)
         for entity, seen in data.get("unlabelled", {}).items():
             lexicon.unlabelled[entity].update(seen)
-        for entity, seen in data.get("short", {}).items():
-            lexicon.short[entity].update(seen)
         return lexicon
 
 

@@ -24,30 +24,29 @@ def test_a_phrase_often_said_without_its_label_is_not_spotted():
     for _ in range(3):
         lexicon.learn("support_form", "on the phone", "phone")
         lexicon.learn("support_form", "at my home", "home_visit")
-    assert lexicon.spot("support_form", "help me on the phone") == [(8, 20, "phone")]
+    long = "maybe someone could help me on the phone later"
+    assert lexicon.spot("support_form", long) == [(28, 40, "phone")]
     # Said of a scammer twice in training, unlabelled: 3 of 5 is not clear enough.
     lexicon.count_occurrences("support_form", "a man on the phone said he is from the bank", [])
     lexicon.count_occurrences(
         "support_form", "someone on the phone asked me for all my bank codes yesterday", []
     )
-    assert lexicon.spot("support_form", "help me on the phone") == []
+    assert lexicon.spot("support_form", long) == []
     # A labelled occurrence is not counted against its phrase.
     lexicon.count_occurrences("support_form", "help at my home please", [(5, 15)])
-    assert lexicon.spot("support_form", "help at my home") == [(5, 15, "home_visit")]
+    assert lexicon.spot("support_form", "could you please help at my home tomorrow or so") == [
+        (22, 32, "home_visit")
+    ]
     # Seen once: a phrase of two words or more, never said without its label.
     lexicon.learn("support_form", "hem till mig", "home_visit")
     lexicon.learn("support_form", "hemma", "home_visit")
     assert lexicon.spot("support_form", "kan någon komma hem till mig") == [(16, 28, "home_visit")]
-    assert lexicon.spot("support_form", "hemma") == []
-    # In an answer-length message, how the phrase was used in such messages decides.
-    for _ in range(3):
-        lexicon.count_occurrences("support_form", "on the phone please", [(0, 12)])
+    assert lexicon.spot("support_form", "hemma") == []  # one word, seen once
+    # An answer-length message is an answer: a clear learned phrase is enough there.
     assert lexicon.spot("support_form", "on the phone then") == [(0, 12, "phone")]
-    assert lexicon.spot("support_form", "maybe someone could help me on the phone later") == []
     # The lexicon keeps this evidence in the model.
     again = ValueLexicon.from_json(lexicon.to_json(), None)
     assert again.spot("support_form", "maybe someone could help me on the phone later") == []
-    assert again.spot("support_form", "on the phone then") == [(0, 12, "phone")]
 
 
 def normalizer_that_learned(*spans: tuple[str, str, str]):  # type: ignore[no-untyped-def]
