@@ -158,6 +158,15 @@ def test_cards_say_the_opening_hours_in_words(stack, browser, language):
         assert not OSM_SYNTAX.search(shown), OSM_SYNTAX.search(shown)
 
 
+def embedding_page(title: str, stack: Any, server: str, extra: str = "") -> str:
+    """A Finnish page of another site that embeds the widget with ``server`` as its chat server."""
+    return (
+        f'<!doctype html><html lang="fi"><head><title>{title}</title></head><body>'
+        f'<main><h1>{title}</h1></main><script src="{stack.web_url}/widget/widget.js" '
+        f'data-server="{server}" data-lang="fi" {extra} defer></script></body></html>'
+    )
+
+
 @contextmanager
 def other_site(page_html: str) -> Iterator[str]:
     """A page on another origin of this machine (a real server: the browser lets a page
@@ -193,11 +202,8 @@ COUNT_SOCKETS = (
 
 def test_a_page_the_server_refuses_is_told_so_and_the_site_owner_sees_why(stack, browser):
     # A site not in DIGITUKI_WIDGET_ORIGINS embeds the widget.
-    page_html = (
-        '<!doctype html><html lang="fi"><head><title>Toinen sivusto</title></head><body>'
-        f'<main><h1>Toinen sivusto</h1></main><script src="{stack.web_url}/widget/widget.js" '
-        f'data-server="{stack.rasa_url}" data-lang="fi" data-help-phone="0800 000 000 (demo)" '
-        "defer></script></body></html>"
+    page_html = embedding_page(
+        "Toinen sivusto", stack, stack.rasa_url, 'data-help-phone="0800 000 000 (demo)"'
     )
     with other_site(page_html) as site, new_page(browser) as page:
         page.add_init_script(COUNT_SOCKETS)
@@ -221,12 +227,7 @@ def test_a_page_the_server_refuses_is_told_so_and_the_site_owner_sees_why(stack,
 
 def test_a_message_the_server_cannot_get_is_marked_not_sent_and_kept(stack, browser):
     # The page loads, but nothing listens where its chat server should be.
-    page_html = (
-        '<!doctype html><html lang="fi"><head><title>Katko</title></head><body>'
-        f'<main><h1>Katko</h1></main><script src="{stack.web_url}/widget/widget.js" '
-        f'data-server="http://127.0.0.1:{free_port()}" data-lang="fi" defer></script>'
-        "</body></html>"
-    )
+    page_html = embedding_page("Katko", stack, f"http://127.0.0.1:{free_port()}")
     with other_site(page_html) as site, new_page(browser) as page:
         page.add_init_script(COUNT_SOCKETS)
         page.goto(site)
