@@ -26,14 +26,12 @@ from bot.geo import Gazetteer
 from bot.nlu.intents import LinearIntentModel
 from bot.nlu.language import LANGUAGE_DETECTION, LanguageDetector
 from bot.nlu.places import MunicipalityMatcher
-from bot.nlu.text import words
-from bot.nlu.values import SHORT_MESSAGE_WORDS, ValueLexicon, simplemma_lemmas
+from bot.nlu.values import ValueLexicon, simplemma_lemmas
 
 SPOTTED_ENTITIES = ("support_form", "language")
 """Entities also found by exact learned phrases when the statistical extractor misses them."""
-SPOT_MAX_WORDS = SHORT_MESSAGE_WORDS
-"""Longer messages get only phrases spotted as the support form ("face to face", "på plats"):
-one word there ("online") is seldom the answer to "how would you like help"."""
+ANSWER_ROLE = "answer"
+"""Role of a support form read only as the answer to "how would you like help?"."""
 COURSE_WORD = re.compile(r"(?i)(?:kurs|course|koulutu)")
 """Where a course word starts inside a compound or phrase; the part before may name the topic."""
 """Key of the detection result in the parse data (read by the slot-mapping action)."""
@@ -222,11 +220,16 @@ class EntityValueNormalizer(GraphComponent, EntityExtractorMixin):
                 value = self._lexicon.resolve(entity["entity"], span, str(entity.get("value")))
                 if value is not None:
                     kept.append({**entity, "value": value})
-            long_message = len(words(text)) > SPOT_MAX_WORDS
             for name in SPOTTED_ENTITIES:
-                for start, end, value in self._lexicon.spot(name, text):
-                    if long_message and name == "support_form" and " " not in text[start:end]:
-                        continue  # "not working online": one word in a long message is no answer
+                # A language is read as the answer even when it is said of other things
+                # ("can we talk in finnish"); a support form only where its phrase is pure.
+                found = self._lexicon.spot(name, text, answer=name == "language")
+                answers = (
+                    [s for s in self._lexicon.spot(name, text, answer=True) if s not in found]
+                    if name == "support_form"
+                    else []
+                )
+                for start, end, value in found + answers:
                     # A learned phrase that contains a shorter guess is the better reading:
                     # "by phone" is how to help, although "phone" alone may be a device.
                     kept = [
@@ -240,9 +243,30 @@ class EntityValueNormalizer(GraphComponent, EntityExtractorMixin):
                         )
                     ]
                     if not any(e["start"] < end and start < e["end"] for e in kept):
+                        spotted = {
+                            "entity": name,
+                            "start": start,
+                            "end": end,
+                            "value": value,
+                            "extractor": self.name,
+                        }
+                        if (start, end, value) in answers:
+                            # "online is fine for me": the form only when the form was asked
+                            # (the slot mapping's condition in domain/session.yml).
+                            spotted["role"] = ANSWER_ROLE
+                        kept.append(spotted)
+            if (message.get(INTENT) or {}).get("name") == "change_language" and not any(
+                e["entity"] == "language" for e in kept
+            ):
+                # "can we talk in finnish? i want to practise": asking to change the language,
+                # the one language named is the one asked for, however long the message.
+                named = self._lexicon.spot("language", text, answer=True, answer_words=None)
+                if len({value for _, _, value in named}) == 1:
+                    start, end, value = named[0]
+                    if not any(e["start"] < end and start < e["end"] for e in kept):
                         kept.append(
                             {
-                                "entity": name,
+                                "entity": "language",
                                 "start": start,
                                 "end": end,
                                 "value": value,

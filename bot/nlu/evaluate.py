@@ -155,7 +155,11 @@ async def evaluate(model: Path, test_root: Path) -> dict[str, LanguageReport]:
             got = parsed.get("entities") or []
             # The forms the person asked for: the same form found twice is still that form.
             gold_forms = {e["value"] for e in entities if e["entity"] == "support_form"}
-            got_forms = {e["value"] for e in got if e["entity"] == "support_form"}
+            # A form read only as an answer (role "answer") counts only where the form was
+            # asked; a held-out message stands alone, so it is not a form here.
+            got_forms = {
+                e["value"] for e in got if e["entity"] == "support_form" and not e.get("role")
+            }
             if gold_forms or got_forms:
                 forms += 1
                 right_forms += gold_forms == got_forms

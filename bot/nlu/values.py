@@ -112,17 +112,27 @@ class ValueLexicon:
             if phrase in table and not any(s < end and start < e for s, e in spans):
                 self.unlabelled[entity][phrase] += 1
 
-    def spot(self, entity: str, text: str) -> list[tuple[int, int, str]]:
+    def spot(
+        self,
+        entity: str,
+        text: str,
+        answer: bool = False,
+        answer_words: int | None = SHORT_MESSAGE_WORDS,
+    ) -> list[tuple[int, int, str]]:
         """Spans of ``text`` written exactly as a learned ``entity`` span: (start, end, value).
 
         A safety net for the statistical extractor ("på plats", "in person", "over the
         phone"): only phrases seen in training whose value is clear and that were labelled
         at least 80 % of the times they occurred. A phrase seen labelled once counts only
-        when it has two words or more and never occurred without its label. In a message
-        as short as an answer, a clear learned phrase is enough: there it answers.
+        when it has two words or more and never occurred without its label.
+
+        With ``answer``, the message is read as the answer to a question about ``entity``
+        ("online is fine for me" to "how would you like help?"): in a message as short as an
+        answer (at most ``answer_words`` words; ``None``: any length), a clear learned phrase
+        is enough, however often it is said of other things.
         """
         table = self.counts.get(entity, {})
-        is_short = len(words(text)) <= SHORT_MESSAGE_WORDS
+        is_short = answer and (answer_words is None or len(words(text)) <= answer_words)
         found: list[tuple[int, int, str]] = []
         taken = -1
         for start, end, phrase in _phrases(text):
@@ -133,8 +143,6 @@ class ValueLexicon:
             seen = sum(values.values()) + self.unlabelled.get(entity, Counter())[phrase]
             clear = count / sum(values.values()) >= 0.8
             trusted = count >= 2 or (count == 1 and " " in phrase and seen == 1)
-            # An answer-length message is usually the answer to a question ("online is
-            # fine for me", "can we talk in finnish"): a clear learned phrase is enough.
             pure = is_short or count / seen >= 0.8
             if clear and trusted and pure:
                 found.append((start, end, value))

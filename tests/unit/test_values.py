@@ -42,8 +42,11 @@ def test_a_phrase_often_said_without_its_label_is_not_spotted():
     lexicon.learn("support_form", "hemma", "home_visit")
     assert lexicon.spot("support_form", "kan någon komma hem till mig") == [(16, 28, "home_visit")]
     assert lexicon.spot("support_form", "hemma") == []  # one word, seen once
-    # An answer-length message is an answer: a clear learned phrase is enough there.
-    assert lexicon.spot("support_form", "on the phone then") == [(0, 12, "phone")]
+    # Read as an answer to "how would you like help?", a clear learned phrase is enough in
+    # an answer-length message; standing alone it is still said of scammers.
+    assert lexicon.spot("support_form", "on the phone then") == []
+    assert lexicon.spot("support_form", "on the phone then", answer=True) == [(0, 12, "phone")]
+    assert lexicon.spot("support_form", long, answer=True) == []  # too long to be an answer
     # The lexicon keeps this evidence in the model.
     again = ValueLexicon.from_json(lexicon.to_json(), None)
     assert again.spot("support_form", "maybe someone could help me on the phone later") == []
@@ -93,7 +96,7 @@ def test_a_learned_form_phrase_wins_over_a_shorter_device_guess_inside_it():
     assert [e["value"] for e in alone.get("entities")] == ["smartphone"]
 
 
-def test_a_course_word_gives_its_topic_and_long_messages_are_not_spotted():
+def test_a_course_word_gives_its_topic():
     from rasa.shared.nlu.training_data.message import Message
 
     normalizer = normalizer_that_learned(
@@ -123,8 +126,6 @@ def test_a_course_word_gives_its_topic_and_long_messages_are_not_spotted():
         ("support_form", "training", "course")
     ]  # nothing before the course word
     assert entities("online") == [("support_form", "remote", "online")]
-    long = "kela application not working online, i dont understand omakela at all"
-    assert entities(long) == []  # "online" in a long message is about the service
 
 
 def test_form_phrases_are_spotted_in_long_messages_too():
@@ -156,3 +157,43 @@ def test_a_spotted_course_phrase_gives_its_topic():
         ("support_form", "training"),
         ("topic", "computer"),
     ]
+
+
+def test_an_impure_form_phrase_in_a_short_message_is_only_an_answer():
+    from rasa.shared.nlu.training_data.message import Message
+
+    def forms(normalizer, text: str) -> list[tuple[str, str | None]]:  # type: ignore[no-untyped-def]
+        [message] = normalizer.process([Message(data={"text": text, "entities": []})])
+        return [(e["value"], e.get("role")) for e in message.get("entities")]
+
+    pure = normalizer_that_learned(("support_form", "online", "remote"))
+    assert forms(pure, "online please") == [("remote", None)]
+    impure = normalizer_that_learned(("support_form", "online", "remote"))
+    for _ in range(4):  # "online" is said of services more often than asked for
+        impure._lexicon.count_occurrences("support_form", "my bank does not work online", [])
+    # The form slot's mapping takes role "answer" only while the form is asked for.
+    assert forms(impure, "online is fine for me") == [("remote", "answer")]
+    assert forms(impure, "is the bank online") == [("remote", "answer")]
+    assert forms(impure, "my bank app is not working online and i dont know why") == []
+
+
+def test_asking_to_change_language_takes_the_one_language_named_in_a_long_message():
+    from rasa.shared.nlu.training_data.message import Message
+
+    normalizer = normalizer_that_learned(
+        ("language", "finnish", "fi"), ("language", "swedish", "sv")
+    )
+    for _ in range(4):  # "my finnish is bad": the words are often no request
+        normalizer._lexicon.count_occurrences("language", "my finnish is very bad", [])
+        normalizer._lexicon.count_occurrences("language", "my swedish is very bad", [])
+    text = "can we talk in finnish? i want to practise it a little"
+
+    def languages(text: str, intent: str) -> list[str]:
+        data = {"text": text, "entities": [], "intent": {"name": intent, "confidence": 0.9}}
+        [message] = normalizer.process([Message(data=data)])
+        return [e["value"] for e in message.get("entities") if e["entity"] == "language"]
+
+    assert languages(text, "change_language") == ["fi"]
+    assert languages(text, "request_support") == []  # too long to be an answer, and impure
+    two = "my finnish is bad and my swedish too, can we talk in some other way please"
+    assert languages(two, "change_language") == []  # two languages: which one is not clear
