@@ -6,7 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, SlotSet, UserUtteranceReverted
+from rasa_sdk.events import (
+    ActiveLoop,
+    EventType,
+    FollowupAction,
+    SlotSet,
+    UserUtteranceReverted,
+)
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.followup import answer_follow_up
@@ -26,6 +32,14 @@ class ActionFallback(Action):
     ) -> list[EventType]:
         if await answer_follow_up(dispatcher, tracker, conversation_language(tracker)):
             return [SlotSet("fallbacks", 0)]  # a question about the places on screen
+        place = another_place(tracker)
+        if place is not None:
+            # "och hur är det i Närpes då" with places on screen: the same search there.
+            return [
+                SlotSet("municipality", place),
+                SlotSet("fallbacks", 0),
+                FollowupAction("action_recommend_providers"),
+            ]
         count = int(tracker.get_slot("fallbacks") or 0) + 1
         messages = user_messages(tracker)
         if count == 1 and not seems_stuck([i for i, _ in messages], [t for _, t in messages]):
@@ -35,6 +49,20 @@ class ActionFallback(Action):
         dispatcher.utter_message(response="utter_offer_person")
         # A question of the form would bury the offer: stop asking (what was said is kept).
         return [SlotSet("fallbacks", 0), ActiveLoop(None), SlotSet("requested_slot", None)]
+
+
+def another_place(tracker: Tracker) -> str | None:
+    """The one municipality named in a message not otherwise understood while places are on
+    screen ("what about Närpes then"), else ``None``. The slot may already hold it: the
+    entity fills it before any action runs."""
+    if not tracker.get_slot("shown_places") or not tracker.get_slot("topic"):
+        return None
+    entities = (tracker.latest_message or {}).get("entities") or []
+    places = {str(e.get("value")) for e in entities if e.get("entity") == "municipality"}
+    if len(places) != 1:
+        return None
+    [place] = places
+    return place
 
 
 class ActionAboutService(Action):

@@ -268,6 +268,21 @@ async def test_two_stage_fallback_ends_with_an_offer_of_a_person():
     assert ActiveLoop(None) in events  # the form's question would bury the offer
 
 
+async def test_a_place_not_otherwise_understood_with_places_on_screen_is_searched_there():
+    narpes = [{"entity": "municipality", "value": "Närpiö", "start": 22, "end": 28}]
+    shown = {"shown_places": ["vaasa-sv"], "topic": ["email"], "support_form": "in_person"}
+    text = "och hur är det i Närpes då"
+    tracker = make_tracker(text, intent="nlu_fallback", entities=narpes, **shown)
+    dispatcher, events = await run(ActionFallback(), tracker)
+    assert responses(dispatcher) == []
+    assert SlotSet("municipality", "Närpiö") in events
+    assert FollowupAction("action_recommend_providers") in events
+    # No places on screen: the message is simply not understood.
+    tracker = make_tracker(text, intent="nlu_fallback", entities=narpes)
+    dispatcher, events = await run(ActionFallback(), tracker)
+    assert responses(dispatcher) == ["utter_ask_rephrase"]
+
+
 @pytest.mark.parametrize(
     ("tracker_args", "expected"),
     [
