@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -37,8 +38,43 @@ class StackError(RuntimeError):
     """A process did not start; the message holds the tail of its log."""
 
 
+_LISTEN_PORTS = range(20000, 32768)
+"""Where the stacks' servers listen: below Linux's usual ephemeral range (32768-60999).
+
+A port the kernel hands out for ``bind(0)`` comes from the ephemeral range, the
+same range the outgoing connections of the processes being started (to
+PostgreSQL, Redis, RabbitMQ) take their local ports from, so one of them can
+take the port before its server binds it, and that server exits at start.
+"""
+_handed_out: set[int] = set()
+
+
+def _ephemeral_range() -> range:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return range(int(low), int(high) + 1)
+    except (OSError, ValueError):
+        return range(32768, 61000)
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
+    """A port on 127.0.0.1 free now, outside the ephemeral range, not handed out before.
+
+    Never the same port twice in one test run, so two servers of one stack
+    cannot be given one port.
+    """
+    ephemeral = _ephemeral_range()
+    candidates = [p for p in _LISTEN_PORTS if p not in ephemeral and p not in _handed_out]
+    random.shuffle(candidates)
+    for port in candidates:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    with socket.socket() as sock:  # every listening port taken: let the kernel choose
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
@@ -122,11 +158,18 @@ class Processes:
                 if any(p.poll() is not None for _, p, _ in self.running):
                     break
                 time.sleep(0.5)
+        exited = [
+            f"{name} (exit code {p.returncode})"
+            for name, p, _ in self.running
+            if p.poll() is not None
+        ]
+        # the exited processes' logs first: they say why
+        ordered = sorted(self.running, key=lambda entry: entry[1].poll() is None)
         tails = "\n".join(
-            f"--- {name}.log\n{log.read_text(errors='replace')[-3000:]}"
-            for name, _, log in self.running
+            f"--- {name}.log\n{log.read_text(errors='replace')[-3000:]}" for name, _, log in ordered
         )
-        raise StackError(f"{url} did not answer:\n{tails}")
+        why = f"; exited: {', '.join(exited)}" if exited else f" within {timeout_s:g} s"
+        raise StackError(f"{url} did not answer{why}\n{tails}")
 
     def pid(self, name: str) -> int:
         return next(p.pid for n, p, _ in self.running if n == name)
