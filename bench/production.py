@@ -76,8 +76,8 @@ class ProductionStack:
         return next(s for s in self.services if s.name == name)
 
     def recovered_events(self) -> int:
-        """Events the events worker stored from the tracker store (``bot.events_reconcile``)
-        because RabbitMQ had not brought them in time."""
+        """Events the events worker stored from the tracker store
+        (``bot.conversations.recovery``) because RabbitMQ had not brought them in time."""
         import urllib.request
 
         metrics = self.service("events worker").health_url.replace("/ready", "/metrics")

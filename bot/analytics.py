@@ -1,11 +1,12 @@
 """Need and supply, from the conversation event stream: where people's needs go unmet.
 
-The Rasa server's event broker (``connectors/event_store.py``) passes every event
-to :func:`facts_of`, which keeps only what the reports count, never what anyone
-wrote: that someone wrote (``message``), the conversation's language (``language``),
-each need recognised (``need``, a topic) and each search with what it found
-(``search``: municipality, region, language and form asked, how many results, the
-nearest in-person one's distance). Conversations are keyed by a one-way hash.
+Every event Rasa publishes passes through
+:func:`bot.conversations.facts.facts_of`, which keeps only what the reports count,
+never what anyone wrote: that someone wrote (``message``), the conversation's
+language (``language``), each need recognised (``need``, a topic) and each search
+with what it found (``search``: municipality, region, language and form asked, how
+many results, the nearest in-person one's distance). Conversations are keyed by a
+one-way hash.
 
 :func:`build_report` turns the facts of a period, and the handoff requests, into
 rows per week, region, municipality, topic, language and support form.
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
 import io
 import statistics
 from collections import defaultdict
@@ -27,89 +27,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
-from bot import vocab
 from bot.db.models import AnalyticsEventRow, HandoffRequestRow, MunicipalityRow
 from bot.handoff.requests import as_utc
-from bot.privacy import redact_pii
 
 UNMET_KM = 30.0
 """In-person help farther than this does not meet the need (``--unmet-km`` changes it)."""
 IN_PERSON_FORMS = frozenset({"in_person", "training", "home_visit"})
 UNKNOWN = ""
-RATINGS = ("up", "down")
-MAX_COMMENT = 500
-
-
-def conversation_key(conversation_id: str) -> str:
-    return hashlib.sha256(conversation_id.encode()).hexdigest()[:32]
-
-
-def facts_of(event: dict[str, Any]) -> list[dict[str, Any]]:
-    """The report facts in one Rasa event (as the event broker gets it); often none."""
-    conversation = event.get("sender_id")
-    timestamp = event.get("timestamp")
-    if not isinstance(conversation, str) or not isinstance(timestamp, int | float):
-        return []
-    base = {"conversation_key": conversation_key(conversation), "timestamp": float(timestamp)}
-    kind = event.get("event")
-    if kind == "user":
-        text = event.get("text")
-        if not isinstance(text, str) or not text.strip() or text.startswith("/session_start"):
-            return []
-        facts = [{**base, "kind": "message"}]
-        parse = event.get("parse_data")
-        parse = parse if isinstance(parse, dict) else {}
-        intent = parse.get("intent")
-        intent = intent if isinstance(intent, dict) else {}
-        entities = parse.get("entities")
-        entities = entities if isinstance(entities, list) else []
-        ratings = [
-            e.get("value")
-            for e in entities
-            if isinstance(e, dict) and e.get("entity") == "rating" and e.get("value") in RATINGS
-        ]
-        if intent.get("name") == "feedback" and ratings:
-            facts.append({**base, "kind": "feedback", "rating": ratings[-1]})
-        return facts
-    if kind != "slot":
-        return []
-    name, value = event.get("name"), event.get("value")
-    if name == "language" and value in vocab.LANGUAGES:
-        return [{**base, "kind": "language", "language": value}]
-    if name == "topic" and isinstance(value, list):
-        return [
-            {**base, "kind": "need", "topic": topic}
-            for topic in dict.fromkeys(value)
-            if topic in vocab.TOPICS
-        ]
-    if name == "search_outcome" and isinstance(value, dict):
-        return [{**base, "kind": "search", **_search_columns(value)}]
-    if name == "feedback_comment" and isinstance(value, str) and value.strip() not in ("", "-"):
-        return [{**base, "kind": "comment", "comment": redact_pii(value)[:MAX_COMMENT]}]
-    return []
-
-
-def _search_columns(value: dict[str, Any]) -> dict[str, Any]:
-    def code(key: str, length: int) -> str | None:
-        found = value.get(key)
-        return (
-            found if isinstance(found, str) and found.isdigit() and len(found) <= length else None
-        )
-
-    form = value.get("form")
-    results = value.get("results")
-    nearest = value.get("nearest_km")
-    topics = [t for t in value.get("topics") or [] if t in vocab.TOPICS]
-    return {
-        "topic": topics[0] if len(topics) == 1 else None,
-        "municipality_code": code("municipality", 3),
-        "region_code": code("region", 2),
-        "language": value.get("language") if value.get("language") in vocab.LANGUAGES else None,
-        "support_form": form if isinstance(form, str) and len(form) <= 12 else None,
-        "results": results if isinstance(results, int) and results >= 0 else 0,
-        "nearest_km": float(nearest) if isinstance(nearest, int | float) else None,
-        "language_relaxed": bool(value.get("language_relaxed")),
-    }
 
 
 # --- the report -------------------------------------------------------------------------
@@ -386,7 +310,7 @@ def to_csv(rows: Iterable[ReportRow]) -> str:
 
 
 def record_facts(sessions: sessionmaker, facts: Sequence[dict[str, Any]]) -> None:
-    """Stores facts from :func:`facts_of`."""
+    """Stores facts from :func:`bot.conversations.facts.facts_of`."""
     if facts:
         with sessions.begin() as session:
             session.add_all(AnalyticsEventRow(**fact) for fact in facts)

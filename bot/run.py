@@ -202,7 +202,7 @@ def production_services(settings: Settings, model: Path, layout: ProductionLayou
     found.append(
         Service(
             "events worker",
-            [sys.executable, "-m", "bot.events_worker"],
+            [sys.executable, "-m", "bot.conversations.worker"],
             f"http://{host}:{metrics}/ready",
             {"DIGITUKI_SERVICE_NAME": "events", "DIGITUKI_METRICS_PORT": str(metrics)},
         )

@@ -8,19 +8,15 @@ Configured in ``endpoints.yml`` of each Rasa server::
       queues:
         - digituki_events
 
-The events worker (``python -m bot.events_worker``) stores them in the database.
+The events worker (``python -m bot.conversations.worker``) stores them in the database.
 What this broker adds to Rasa's ``PikaEventBroker``:
 
-- Personal data is masked before an event leaves the process, since a durable
-  queue is storage too (``bot.privacy.redact_value`` over the event, except the
-  conversation id: it is the key the console and the handoff requests use, stored
-  as it is everywhere, and a Messenger id of 16 digits can look like a card number).
-  The bot's own messages keep their text and data as they are
-  (``bot.handoff.events.is_public_bot_message``): the addresses and phone numbers
-  the bot gave are public facts that the support worker needs to see.
-- Each message has a message id, :func:`event_identity` of its event, so an event
+- Each event is sent as :func:`bot.conversations.encoding.encode_event` makes it:
+  personal data masked before it leaves the process (the conversation id and the
+  bot's own messages as they are), with its
+  :func:`~bot.conversations.encoding.event_identity` as the message id, so an event
   published twice (after a publish whose confirmation was lost), or recovered from
-  the tracker store as well (``bot.events_reconcile``), is stored once.
+  the tracker store as well (:mod:`bot.conversations.recovery`), is stored once.
 - Nothing is dropped silently. Events published before the first connection, while
   RabbitMQ is away or when a publish fails are kept in memory, up to
   ``max_pending_events`` (100 000; beyond that new events are dropped, and logged),
@@ -43,8 +39,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import json
 import logging
 from collections import deque
 from dataclasses import dataclass
@@ -57,64 +51,15 @@ from rasa.core.brokers.pika import PikaEventBroker, _create_rabbitmq_ssl_options
 from rasa.utils.endpoints import EndpointConfig
 from yarl import URL
 
-from bot.handoff.events import is_public_bot_message
-from bot.privacy import redact_value
+from bot.conversations.encoding import DEFAULT_EXCHANGE, DEFAULT_QUEUE, encode_event
 
 log = logging.getLogger(__name__)
 
-DEFAULT_QUEUE = "digituki_events"
-DEFAULT_EXCHANGE = "digituki-events"
 MAX_PENDING_EVENTS = 100_000
 PUBLISH_WINDOW = 100
 """Publishes awaiting their confirmation at a time."""
 RETRY_SECONDS = 1.0
 """How often a sender without a connection looks again (a reconnection wakes it at once)."""
-UNMASKED_KEYS = frozenset({"sender_id"})
-PUBLIC_KEYS = UNMASKED_KEYS | {"text", "data"}
-
-
-def masked_event(event: dict[str, Any]) -> dict[str, Any]:
-    """``event`` with every string masked, except the conversation id.
-
-    The text and data of the bot's own messages (:func:`is_public_bot_message`) go as
-    they are; their metadata is masked like the rest.
-    """
-    unmasked = PUBLIC_KEYS if is_public_bot_message(event) else UNMASKED_KEYS
-    return {key: value if key in unmasked else redact_value(value) for key, value in event.items()}
-
-
-def encode_event(event: dict[str, Any]) -> tuple[bytes, str]:
-    """The message body of ``event`` (masked, canonical JSON) and its message id."""
-    masked = masked_event(event)
-    body = _canonical(masked)
-    return body, event_identity(masked, body)
-
-
-def _canonical(masked: dict[str, Any]) -> bytes:
-    return json.dumps(masked, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def event_identity(event: dict[str, Any], body: bytes | None = None) -> str:
-    """The id of one tracker event: the same for its message in RabbitMQ and its row in
-    the tracker store (``bot.events_reconcile`` recovers events from there).
-
-    A SHA-256 of the conversation, the kind of event, its timestamp and its name (a
-    slot's or an action's): Rasa stamps every event when it makes it, so these tell
-    events apart, and neither masking nor the tracker store's round trip changes them.
-    An event without a timestamp (not one of Rasa's) is known by its whole masked body.
-    """
-    timestamp = event.get("timestamp")
-    if not isinstance(timestamp, int | float) or isinstance(timestamp, bool):
-        return hashlib.sha256(_canonical(masked_event(event)) if body is None else body).hexdigest()
-    name = event.get("name")
-    key = [
-        "rasa-event",
-        event.get("sender_id"),
-        event.get("event"),
-        float(timestamp),
-        name if isinstance(name, str) else None,
-    ]
-    return hashlib.sha256(json.dumps(key, ensure_ascii=False).encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,7 +80,7 @@ class DatabaseTrackerStore(SQLTrackerStore):
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         # A save that fails after its events were published is published again: the
-        # events worker stores each event once (connectors.rabbitmq_broker.event_identity).
+        # events worker stores each event once (bot.conversations.encoding.event_identity).
         await self._retrying("save", lambda: super(DatabaseTrackerStore, self).save(tracker))
 
     async def keys(self) -> Iterable[str]:

@@ -19,7 +19,7 @@ case "$role" in
   web)
     exec python -m bot.web "$@" ;;
   events)
-    exec python -m bot.events_worker "$@" ;;
+    exec python -m bot.conversations.worker "$@" ;;
   migrate)
     exec python -m bot.cli db upgrade "$@" ;;
   import-demo)

@@ -256,7 +256,7 @@ class EventReceiptRow(Base):
 
 class EventCursorRow(Base):
     """How far a reader of another table has come (0010): the events worker's recovery
-    of events from the tracker store (``bot.events_reconcile``) keeps its place here."""
+    of events from the tracker store (``bot.conversations.recovery``) keeps its place here."""
 
     __tablename__ = "event_cursors"
 

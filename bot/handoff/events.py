@@ -1,11 +1,11 @@
 """The conversation event stream: the messages of every conversation, in order, from Rasa.
 
-Rasa publishes each tracker event to its event broker; ours
-(:mod:`connectors.event_store`) keeps the messages here. The console reads the
+Rasa publishes each tracker event to its event broker; the messages in them are
+kept here (:func:`bot.conversations.store.record_event`). The console reads the
 stream by id: a worker's page asks for what came after the last id it has, so
 a message is shown once even when the page reconnects, and a transcript can be
 read while the Rasa server restarts. Text is stored masked, except the bot's own
-messages (:func:`is_public_bot_message`).
+messages (:func:`bot.conversations.messages.is_public_bot_message`).
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import sessionmaker
 
+from bot.conversations.messages import MAX_TEXT
 from bot.db.models import ConversationEventRow
 
 SENDERS = ("user", "bot", "worker")
-MAX_TEXT = 4000
 
 
 @dataclass(frozen=True)
@@ -44,72 +44,6 @@ def _from_row(row: ConversationEventRow) -> ConversationEvent:
         agent=row.agent,
         message_id=row.message_id,
     )
-
-
-PERSONAL_PLACEHOLDERS = frozenset({"callback_contact"})
-"""Placeholders of the domain's responses that Rasa fills with what the person gave.
-
-``callback_contact`` is the phone number or e-mail address for a call-back. The
-others hold what the bot or the service knows: a municipality from the gazetteer,
-an authority's name, service and website, kilometres, a place in the queue and a
-wait, the service hours, the name of the worker who joined.
-"""
-
-PERSONAL_RESPONSES = frozenset({"utter_ask_callback_consent"})
-"""The responses with a :data:`PERSONAL_PLACEHOLDERS` placeholder: their messages stay masked.
-
-Kept by hand, so that nothing is read at import time; a unit test reads the domain
-and fails when a response is missing here.
-"""
-
-
-def is_public_bot_message(event: dict) -> bool:
-    """Whether ``event`` is the bot's own message: stored and sent on as it is, never masked.
-
-    The bot's texts hold public facts: a provider's address, phone and opening hours,
-    an authority's website. Masked, they would hide from the support worker what the
-    bot told the person ("[address]"). Masked stay what the person wrote, a worker's
-    message (``metadata.agent``: it may repeat what the person wrote) and a response
-    that repeats the person's own data (:data:`PERSONAL_RESPONSES`). Rasa names the
-    response in ``metadata.utter_action`` of every message made from one: said by a
-    rule or a form, or sent by an action with ``utter_message(response=...)``. An
-    action's free text (``utter_message(text=...)``) names none and counts as the
-    bot's own, so an action must not put what the person wrote into one.
-    """
-    metadata = event.get("metadata")
-    metadata = metadata if isinstance(metadata, dict) else {}
-    return (
-        event.get("event") == "bot"
-        and "agent" not in metadata
-        and metadata.get("utter_action") not in PERSONAL_RESPONSES
-    )
-
-
-def message_from_rasa_event(event: dict) -> dict | None:
-    """The columns for a Rasa ``user`` or ``bot`` event with text; ``None`` for anything else.
-
-    Button payloads (``/intent``) and session starts are not what anyone wrote.
-    A bot event with ``metadata.agent`` was written by a support worker.
-    """
-    kind, text = event.get("event"), event.get("text")
-    conversation_id = event.get("sender_id")
-    if kind not in ("user", "bot") or not isinstance(text, str) or not text.strip():
-        return None
-    if not isinstance(conversation_id, str) or text.startswith("/"):
-        return None
-    metadata = event.get("metadata")
-    agent = metadata.get("agent") if kind == "bot" and isinstance(metadata, dict) else None
-    message_id = event.get("message_id") if kind == "user" else None
-    timestamp = event.get("timestamp")
-    return {
-        "conversation_id": conversation_id[:200],
-        "sender": "worker" if isinstance(agent, str) and agent else kind,
-        "text": text[:MAX_TEXT],
-        "agent": agent[:120] if isinstance(agent, str) and agent else None,
-        "message_id": message_id[:64] if isinstance(message_id, str) else None,
-        "timestamp": float(timestamp) if isinstance(timestamp, int | float) else 0.0,
-        "public": is_public_bot_message(event),
-    }
 
 
 class ConversationEvents:

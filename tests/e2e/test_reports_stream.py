@@ -7,7 +7,8 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from bot.analytics import ReportFilter, build_report, conversation_key, totals
+from bot.analytics import ReportFilter, build_report, totals
+from bot.conversations.facts import conversation_key
 from bot.db.engine import make_engine, make_session_factory
 from bot.db.models import AnalyticsEventRow
 

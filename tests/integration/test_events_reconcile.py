@@ -14,11 +14,11 @@ from rasa.shared.core.slots import TextSlot
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import func, select, text
 
+from bot.conversations.encoding import encode_event
+from bot.conversations.recovery import CURSOR, FIRST_RUN_DAYS, Reconciler
+from bot.conversations.store import record_event
 from bot.db.engine import make_session_factory
 from bot.db.models import AnalyticsEventRow, ConversationEventRow, EventCursorRow
-from bot.events_reconcile import CURSOR, FIRST_RUN_DAYS, Reconciler
-from connectors.event_store import record_event
-from connectors.rabbitmq_broker import encode_event
 from connectors.tracker_store import DatabaseTrackerStore
 from tests.conftest import Database
 

@@ -34,11 +34,12 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 from yarl import URL
 
-from bot.analytics import facts_of
+from bot.conversations.encoding import encode_event, event_identity
+from bot.conversations.facts import facts_of
+from bot.conversations.worker import EventsWorker, WorkerSettings
 from bot.db.engine import make_session_factory
 from bot.db.models import AnalyticsEventRow, ConversationEventRow
-from bot.events_worker import EventsWorker, WorkerSettings
-from connectors.rabbitmq_broker import MaskedPikaEventBroker, encode_event, event_identity
+from connectors.rabbitmq_broker import MaskedPikaEventBroker
 from tests.conftest import ROOT, Database
 
 RABBITMQ_URL = os.environ.get("DIGITUKI_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
@@ -596,7 +597,7 @@ def _start_worker_process(amqp: Amqp, database: Database, **more: str) -> subpro
         "DIGITUKI_LOG_LEVEL": "WARNING",
         **more,
     }
-    return subprocess.Popen([sys.executable, "-m", "bot.events_worker"], cwd=ROOT, env=env)
+    return subprocess.Popen([sys.executable, "-m", "bot.conversations.worker"], cwd=ROOT, env=env)
 
 
 def _get_json(url: str) -> dict[str, Any]:

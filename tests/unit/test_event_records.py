@@ -21,21 +21,23 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
-from bot.analytics import facts_of
 from bot.config import PROJECT_ROOT, ConfigError
-from bot.db.engine import make_engine, make_session_factory
-from bot.db.migrate import upgrade_schema
-from bot.db.models import AnalyticsEventRow, ConversationEventRow, EventReceiptRow
-from bot.events_worker import decode_event, load_worker_settings, main, schema_problem
-from bot.handoff.events import (
+from bot.conversations import store as event_store
+from bot.conversations.encoding import decode_event, encode_event, event_identity, masked_event
+from bot.conversations.facts import facts_of
+from bot.conversations.messages import (
     PERSONAL_PLACEHOLDERS,
     PERSONAL_RESPONSES,
     is_public_bot_message,
     message_from_rasa_event,
 )
-from connectors import event_store
-from connectors.event_store import DatabaseEventBroker, forget_receipts, record_event
-from connectors.rabbitmq_broker import encode_event, event_identity, masked_event
+from bot.conversations.settings import load_worker_settings
+from bot.conversations.store import forget_receipts, record_event
+from bot.conversations.worker import main, schema_problem
+from bot.db.engine import make_engine, make_session_factory
+from bot.db.migrate import upgrade_schema
+from bot.db.models import AnalyticsEventRow, ConversationEventRow, EventReceiptRow
+from connectors.event_store import DatabaseEventBroker
 
 T0 = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.timezone.utc).timestamp()
 MESSENGER_ID = "4111111111111111"  # 16 digits passing the Luhn check, like a card number
@@ -357,7 +359,9 @@ def test_every_response_that_repeats_the_persons_data_stays_masked():
         responses |= yaml.safe_load(path.read_text(encoding="utf-8")).get("responses") or {}
     used = {name: placeholders(variations) for name, variations in responses.items()}
     unjudged = set().union(*used.values()) - PERSONAL_PLACEHOLDERS - BOTS_OWN_PLACEHOLDERS
-    assert not unjudged, f"personal? add {unjudged} to bot.handoff.events.PERSONAL_PLACEHOLDERS"
+    assert (
+        not unjudged
+    ), f"personal? add {unjudged} to bot.conversations.messages.PERSONAL_PLACEHOLDERS"
     personal = {name for name, found in used.items() if found & PERSONAL_PLACEHOLDERS}
     assert personal == PERSONAL_RESPONSES
     for name in responses:

@@ -10,10 +10,10 @@ import datetime as dt
 
 import pytest
 
+from bot.conversations.messages import message_from_rasa_event
 from bot.handoff import Agent, HandoffRequest
 from bot.handoff.access import in_scope
 from bot.handoff.desk import conversation_summary, seems_stuck
-from bot.handoff.events import message_from_rasa_event
 from bot.handoff.hours import ServiceHoursError, parse_service_hours
 from bot.web.handoff_views import request_view
 

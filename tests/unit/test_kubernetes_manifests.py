@@ -25,7 +25,7 @@ import pytest
 import yaml
 
 from bot.config import ConfigError, load_settings
-from bot.events_worker import load_worker_settings
+from bot.conversations.settings import load_worker_settings
 from bot.web.providers_api import MAX_UPLOAD
 from tests.kustomize import KustomizeError, kustomize_command, render
 
@@ -266,7 +266,7 @@ def every_setting() -> set[str]:
     """Every DIGITUKI_* setting the code reads from the environment by its tables."""
     return (
         settings_in(ROOT / "bot" / "config.py", "_ENV")
-        | settings_in(ROOT / "bot" / "events_worker.py", "_ENV")
+        | settings_in(ROOT / "bot" / "conversations" / "settings.py", "_ENV")
         | settings_in(ROOT / "bot" / "run.py", "SHARED_SECRETS")
     )
 

@@ -3,8 +3,8 @@
 A Rasa replica that is killed loses the events it had not yet published to
 RabbitMQ; the conversation itself is whole in the tracker store. The events
 worker reads the tracker store's ``events`` table behind the live stream and
-stores what never arrived (``bot.events_reconcile``); its place is kept here so a
-restart goes on where it stopped.
+stores what never arrived (``bot.conversations.recovery``); its place is kept
+here so a restart goes on where it stopped.
 
 Revision ID: 0010
 Revises: 0009

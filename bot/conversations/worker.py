@@ -1,10 +1,11 @@
 """The events worker: Rasa's events from RabbitMQ into the database, each stored once.
 
 In the production profile the Rasa servers publish their events, masked, to RabbitMQ
-(:mod:`connectors.rabbitmq_broker`); one or more of these workers store what the
-handoff console and the reports need (:func:`connectors.event_store.record_event`)::
+(``connectors.rabbitmq_broker``, :func:`bot.conversations.encoding.encode_event`); one
+or more of these workers store what the handoff console and the reports need
+(:func:`bot.conversations.store.record_event`)::
 
-    python -m bot.events_worker
+    python -m bot.conversations.worker
 
 An event is acknowledged only after its transaction is committed, with the message
 id as its receipt, so a redelivered event is stored once. While the database does
@@ -18,7 +19,7 @@ SIGTERM stops the worker after the event it is storing.
 
 Events a Rasa replica never published (it was killed holding them) are recovered
 from the tracker store, ``recover_grace_seconds`` behind the stream
-(:mod:`bot.events_reconcile`), under the same receipts.
+(:mod:`bot.conversations.recovery`), under the same receipts.
 
 With one worker, events are stored in the order they were published; with several,
 two events of one conversation published close together may be stored in either
@@ -30,14 +31,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import logging
-import os
 import signal
 import sys
 import time
-from collections.abc import Awaitable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable
+from dataclasses import replace
 from typing import Any
 
 import aio_pika
@@ -46,18 +45,23 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
-from bot.config import ConfigError, load_settings
+from bot.config import ConfigError
+from bot.conversations.encoding import DEFAULT_EXCHANGE, DEFAULT_QUEUE, decode_event, event_identity
+from bot.conversations.recovery import Reconciler
+from bot.conversations.settings import (
+    DEFAULT_RABBITMQ_URL,
+    WorkerSettings,
+    load_worker_settings,
+    positive_int,
+)
+from bot.conversations.store import EVENT_ERRORS, forget_receipts, record_event
 from bot.db.engine import make_engine, make_session_factory
 from bot.db.migrate import current_revision, head_revision
-from bot.events_reconcile import Reconciler
 from bot.logs import configure_logging
 from bot.observability import start_process_observability
-from connectors.event_store import EVENT_ERRORS, forget_receipts, record_event
-from connectors.rabbitmq_broker import DEFAULT_EXCHANGE, DEFAULT_QUEUE, event_identity
 
 log = logging.getLogger(__name__)
 
-DEFAULT_RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/"
 PROBE_SECONDS = 10.0
 """An idle worker asks the database this often whether it answers."""
 FRESH_SECONDS = 30.0
@@ -66,89 +70,8 @@ HOUSEKEEPING_SECONDS = 3600.0
 """Old receipts are deleted this often."""
 
 
-@dataclass(frozen=True)
-class WorkerSettings:
-    """What the worker connects to and how much it takes at a time."""
-
-    database_url: str = "sqlite:///digituki.db"
-    rabbitmq_url: str = DEFAULT_RABBITMQ_URL
-    queue: str = DEFAULT_QUEUE
-    exchange: str = DEFAULT_EXCHANGE
-    prefetch: int = 100
-    """Messages RabbitMQ hands over before the first of them is acknowledged."""
-    retry_seconds: float = 30.0
-    """The longest pause between attempts while the database or RabbitMQ is away."""
-    recover_seconds: float = 30.0
-    """How often events missing from the stream are looked for in the tracker store
-    (``bot.events_reconcile``); 0 turns that off."""
-    recover_grace_seconds: float = 120.0
-    """How far behind the present the tracker store is read (the stream is given this long)."""
-    log_level: str = "INFO"
-
-
-def _positive_int(raw: str) -> int:
-    value = int(raw)
-    if value < 1:
-        raise ValueError("expected a whole number of 1 or more")
-    return value
-
-
-def _not_negative_float(raw: str) -> float:
-    value = float(raw)
-    if not value >= 0 or value == float("inf"):
-        raise ValueError("expected a number of 0 or more")
-    return value
-
-
-def _positive_float(raw: str) -> float:
-    value = float(raw)
-    if not value > 0:
-        raise ValueError("expected a number above 0")
-    return value
-
-
-# name of the environment variable -> (field, parser); the database URL and the log
-# level come from the application's settings (DIGITUKI_DATABASE_URL, DIGITUKI_LOG_LEVEL).
-_ENV: dict[str, tuple[str, Any]] = {
-    "DIGITUKI_RABBITMQ_URL": ("rabbitmq_url", str),
-    "DIGITUKI_EVENTS_QUEUE": ("queue", str),
-    "DIGITUKI_EVENTS_EXCHANGE": ("exchange", str),
-    "DIGITUKI_EVENTS_PREFETCH": ("prefetch", _positive_int),
-    "DIGITUKI_EVENTS_RETRY_SECONDS": ("retry_seconds", _positive_float),
-    "DIGITUKI_EVENTS_RECOVER_SECONDS": ("recover_seconds", _not_negative_float),
-    "DIGITUKI_EVENTS_RECOVER_GRACE_SECONDS": ("recover_grace_seconds", _not_negative_float),
-}
-
-
-def load_worker_settings(environ: Mapping[str, str] | None = None) -> WorkerSettings:
-    """The worker's settings from environment variables; unset or empty ones keep defaults."""
-    env = os.environ if environ is None else environ
-    base = load_settings(env)
-    values: dict[str, Any] = {"database_url": base.database_url, "log_level": base.log_level}
-    for name, (field, parse) in _ENV.items():
-        raw = env.get(name, "").strip()
-        if raw:
-            try:
-                values[field] = parse(raw)
-            except ValueError as exc:
-                shown = raw if field != "rabbitmq_url" else "…"
-                raise ConfigError(f"{name}={shown!r}: {exc}") from None
-    return WorkerSettings(**values)
-
-
-def decode_event(body: bytes) -> dict[str, Any] | None:
-    """The Rasa event in a message body; ``None`` when it is not one."""
-    try:
-        event = json.loads(body)
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        return None
-    if not isinstance(event, dict) or not isinstance(event.get("event"), str):
-        return None
-    return event
-
-
 def receipt_of(event: dict[str, Any], message: aio_pika.abc.AbstractIncomingMessage) -> str:
-    """The event's identity (:func:`~connectors.rabbitmq_broker.event_identity`), whatever
+    """The event's identity (:func:`~bot.conversations.encoding.event_identity`), whatever
     message id it came with: the tracker store's copy of the event has the same."""
     return event_identity(event, message.body)
 
@@ -258,7 +181,7 @@ class EventsWorker:
 
     async def _recover(self, stop: asyncio.Event) -> None:
         """Every ``recover_seconds``, stores what the stream never brought (see
-        :mod:`bot.events_reconcile`); independent of RabbitMQ, so it goes on while
+        :mod:`bot.conversations.recovery`); independent of RabbitMQ, so it goes on while
         RabbitMQ is away."""
         while not await _stopped_within(stop, self.settings.recover_seconds):
             try:
@@ -492,7 +415,7 @@ async def serve(settings: WorkerSettings, stop: asyncio.Event | None = None) -> 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m bot.events_worker",
+        prog="python -m bot.conversations.worker",
         description="Store the Rasa servers' events from RabbitMQ in the database "
         "(conversation_events for the handoff console, analytics_events for the reports).",
         epilog="Settings come from the environment: DIGITUKI_DATABASE_URL, "
@@ -506,7 +429,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queue", help="the queue to consume (overrides DIGITUKI_EVENTS_QUEUE)")
     parser.add_argument(
         "--prefetch",
-        type=_positive_int,
+        type=positive_int,
         help="messages taken before the first is acknowledged (DIGITUKI_EVENTS_PREFETCH)",
     )
     args = parser.parse_args(argv)

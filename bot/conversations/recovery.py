@@ -1,15 +1,15 @@
 """Events the Rasa replicas never published, recovered from the tracker store.
 
 A Rasa replica publishes each event to RabbitMQ from memory, after its turn
-(:mod:`connectors.rabbitmq_broker`). When the replica is killed, what it still held
+(``connectors.rabbitmq_broker``). When the replica is killed, what it still held
 never reaches the stream, yet the conversation is whole in the tracker store: Rasa's
-``events`` table, in the same database, masked (:mod:`connectors.tracker_store`).
+``events`` table, in the same database, masked (``connectors.tracker_store``).
 
-So the events worker also reads that table, in the order it was written and
-``grace_s`` behind the present (the stream has brought nearly everything by then),
-and stores each event the stream did not bring, under the same receipt
-(:func:`connectors.rabbitmq_broker.event_identity`): an event that comes through
-RabbitMQ as well, before or after, is stored once. Its place is kept in
+So the events worker (:mod:`bot.conversations.worker`) also reads that table, in the
+order it was written and ``grace_s`` behind the present (the stream has brought
+nearly everything by then), and stores each event the stream did not bring, under
+the same receipt (:func:`bot.conversations.encoding.event_identity`): an event that
+comes through RabbitMQ as well, before or after, is stored once. Its place is kept in
 ``event_cursors`` (migration 0010), so a restart goes on where it stopped. The first
 run starts at the events of the last :data:`FIRST_RUN_DAYS` days: older ones were
 stored long ago and their receipts are gone.
@@ -33,9 +33,9 @@ from sqlalchemy import inspect, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
+from bot.conversations.encoding import event_identity
+from bot.conversations.store import EVENT_ERRORS, RECEIPT_DAYS, holds_something, record_event
 from bot.db.models import EventCursorRow, EventReceiptRow
-from connectors.event_store import EVENT_ERRORS, RECEIPT_DAYS, holds_something, record_event
-from connectors.rabbitmq_broker import event_identity
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ CURSOR = "rasa_tracker_events"
 TRACKER_TABLE = "events"
 """Rasa's SQL tracker store's table."""
 FIRST_RUN_DAYS = RECEIPT_DAYS - 1
-"""Receipts live :data:`~connectors.event_store.RECEIPT_DAYS`; a day less leaves a margin."""
+"""Receipts live :data:`~bot.conversations.store.RECEIPT_DAYS`; a day less leaves a margin."""
 
 RECOVERED = Counter(
     "digituki_events_recovered",
