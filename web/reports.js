@@ -1,6 +1,8 @@
 /*
  * Digituki report page for coordinators — one plain script: no build step, no
- * dependencies. Served with reports.html and reports.css at /reports.
+ * dependencies. Served with reports.html and reports.css at /reports; runs on
+ * the staff pages' shared script (/staff/common.js: texts, the API, logging in
+ * and out, the language), which the page names first.
  *
  * A coordinator or administrator logs in, chooses a region, a period and the
  * distance beyond which in-person help does not meet a need, and sees the
@@ -10,36 +12,30 @@
  * bot/web/reports_api.py), which also decides which regions an account sees.
  *
  * Structure of this file (one IIFE, nothing leaks):
- *   1. configuration and labels   every text in fi / sv / en, topic names
- *   2. state and DOM helpers      data is only ever set as text
- *   3. the API                    fetch; errors as codes
- *   4. logging in and out
- *   5. the filters                defaults, checks, the query
- *   6. loading the report
- *   7. figures and tables
- *   8. charts                     inline SVG built with createElementNS
- *   9. language
- *  10. start
+ *   1. configuration and labels   the page's texts in fi / sv / en
+ *   2. state and helpers          data is only ever set as text
+ *   3. logging in and out         what the page does when the session starts and ends
+ *   4. the filters                defaults, checks, the query
+ *   5. loading the report
+ *   6. figures and tables
+ *   7. charts                     inline SVG built with createElementNS
+ *   8. language
+ *   9. start
  *
  * Security: text from the server is put on the page only with textContent /
  * createTextNode / setAttribute. No innerHTML, no eval, no inline handlers.
- * The CSRF token (needed only to log out) is kept in memory: GET /api/v1/me
- * gives it again after a reload.
  */
-(function () {
+(function (staff) {
   'use strict';
 
   /* ------------------------------------------------------------------ *
    * 1. Configuration and labels
    * ------------------------------------------------------------------ */
 
-  var LANGS = ['fi', 'sv', 'en'];
-  var API = '/api/v1';
-  var OVERSEERS = ['coordinator', 'admin'];
+  var LANGS = staff.LANGS;
   var DEFAULT_DAYS = 28; // the last four weeks, as the API's default
   var MAX_DAYS = 366; // the API refuses longer periods
   var DEFAULT_KM = 30;
-  var LANG_KEY = 'digituki.console.lang'; // shared with the console: one choice for both pages
   var SVG_NS = 'http://www.w3.org/2000/svg';
   var METRICS = [
     'conversations', 'needs', 'recommendations', 'unmet', 'unmet_none', 'unmet_distance',
@@ -48,44 +44,12 @@
   var FIGURES = ['conversations', 'needs', 'recommendations', 'unmet', 'handoffs', 'callbacks', 'handoffs_helped', 'handoffs_unanswered'];
   var LOCALES = { fi: 'fi-FI', sv: 'sv-FI', en: 'en-GB' };
 
-  /** Topic names as people read them (the same words as data/labels.yml and console.js). */
-  var TOPIC_NAMES = {
-    kela: ['Kela', 'FPA', 'Kela'],
-    tax: ['verotus', 'beskattning', 'taxes'],
-    health: ['terveyspalvelut', 'hälsotjänster', 'health services'],
-    suomifi: ['Suomi.fi', 'Suomi.fi', 'Suomi.fi'],
-    employment: ['työnhaku', 'jobbsökning', 'job seeking'],
-    immigration: ['maahanmuuttoasiat', 'invandringsärenden', 'immigration matters'],
-    police: ['poliisin palvelut', 'polisens tjänster', 'police services'],
-    identification: ['tunnistautuminen', 'identifiering', 'identification'],
-    email: ['sähköposti', 'e-post', 'email'],
-    social_media: ['sosiaalinen media', 'sociala medier', 'social media'],
-    video_call: ['videopuhelut', 'videosamtal', 'video calls'],
-    streaming: ['Yle Areena ja suoratoisto', 'Yle Arenan och streaming', 'streaming'],
-    banking: ['verkkopankki', 'nätbanken', 'online banking'],
-    shopping: ['verkko-ostokset', 'nätköp', 'online shopping'],
-    transport: ['matkaliput', 'resebiljetter', 'travel tickets'],
-    security: ['tietoturva', 'datasäkerhet', 'online safety'],
-    smartphone: ['älypuhelin', 'smarttelefon', 'smartphone'],
-    tablet: ['tabletti', 'surfplatta', 'tablet'],
-    computer: ['tietokone', 'dator', 'computer'],
-    basics: ['digitaidot', 'digitala färdigheter', 'digital skills']
-  };
 
-  var LABELS = {
+  staff.addLabels({
     fi: {
       pageTitle: 'Digituki – raportit',
-      skip: 'Siirry sisältöön',
       brandSub: 'Raportit koordinaattoreille',
-      language: 'Kieli',
       loginHeading: 'Kirjaudu raportteihin',
-      username: 'Käyttäjätunnus',
-      password: 'Salasana',
-      login: 'Kirjaudu',
-      loginMissing: 'Kirjoita käyttäjätunnus ja salasana.',
-      sessionEnded: 'Istunto on päättynyt. Kirjaudu uudelleen.',
-      logout: 'Kirjaudu ulos',
-      toConsole: 'Työnäkymä',
       toConsoleLong: 'Siirry digituen työnäkymään',
       denied: 'Raportit ovat koordinaattoreille ja ylläpitäjille. Olet kirjautunut tunnuksella {name}, joka on tukihenkilön tunnus.',
       reportHeading: 'Tarpeet ja tarjonta',
@@ -138,9 +102,6 @@
       regionCode: 'maakunta {code}',
       languageUnknown: 'kieli ei tiedossa',
       noTopic: 'aihe ei tiedossa',
-      lang_fi: 'suomi',
-      lang_sv: 'ruotsi',
-      lang_en: 'englanti',
       err_since: 'Anna alkupäivä.',
       err_until: 'Anna loppupäivä.',
       err_order: 'Alkupäivä on loppupäivän jälkeen.',
@@ -148,26 +109,12 @@
       err_km: 'Etäisyysraja on 1–500 km.',
       err_bad_query: 'Raporttia ei voitu tehdä:',
       err_outside_regions: 'Valittu maakunta ei ole omiasi.',
-      err_wrong_role: 'Raportit ovat koordinaattoreille ja ylläpitäjille.',
-      err_bad_credentials: 'Väärä käyttäjätunnus tai salasana.',
-      err_too_many_attempts: 'Liian monta yritystä. Odota minuutti ja yritä uudelleen.',
-      err_too_many_attempts_wait: 'Liian monta yritystä. Yritä uudelleen {m} minuutin kuluttua.',
-      err_network: 'Palvelimeen ei saatu yhteyttä. Tarkista yhteys ja yritä uudelleen.',
-      err_other: 'Jokin meni vikaan. Yritä uudelleen.'
+      err_wrong_role: 'Raportit ovat koordinaattoreille ja ylläpitäjille.'
     },
     sv: {
       pageTitle: 'Digituki – rapporter',
-      skip: 'Hoppa till innehållet',
       brandSub: 'Rapporter för koordinatorer',
-      language: 'Språk',
       loginHeading: 'Logga in till rapporterna',
-      username: 'Användarnamn',
-      password: 'Lösenord',
-      login: 'Logga in',
-      loginMissing: 'Skriv användarnamn och lösenord.',
-      sessionEnded: 'Sessionen har gått ut. Logga in igen.',
-      logout: 'Logga ut',
-      toConsole: 'Arbetsvyn',
       toConsoleLong: 'Gå till digistödets arbetsvy',
       denied: 'Rapporterna är för koordinatorer och administratörer. Du är inloggad som {name}, en stödpersons konto.',
       reportHeading: 'Behov och utbud',
@@ -220,9 +167,6 @@
       regionCode: 'landskap {code}',
       languageUnknown: 'språket okänt',
       noTopic: 'ämnet okänt',
-      lang_fi: 'finska',
-      lang_sv: 'svenska',
-      lang_en: 'engelska',
       err_since: 'Ange startdatum.',
       err_until: 'Ange slutdatum.',
       err_order: 'Startdatumet är efter slutdatumet.',
@@ -230,26 +174,12 @@
       err_km: 'Avståndsgränsen är 1–500 km.',
       err_bad_query: 'Rapporten kunde inte göras:',
       err_outside_regions: 'Det valda landskapet är inte ditt.',
-      err_wrong_role: 'Rapporterna är för koordinatorer och administratörer.',
-      err_bad_credentials: 'Fel användarnamn eller lösenord.',
-      err_too_many_attempts: 'För många försök. Vänta en minut och försök igen.',
-      err_too_many_attempts_wait: 'För många försök. Försök igen om {m} min.',
-      err_network: 'Servern kunde inte nås. Kontrollera anslutningen och försök igen.',
-      err_other: 'Något gick fel. Försök igen.'
+      err_wrong_role: 'Rapporterna är för koordinatorer och administratörer.'
     },
     en: {
       pageTitle: 'Digituki reports',
-      skip: 'Skip to content',
       brandSub: 'Reports for coordinators',
-      language: 'Language',
       loginHeading: 'Log in to the reports',
-      username: 'Username',
-      password: 'Password',
-      login: 'Log in',
-      loginMissing: 'Enter your username and password.',
-      sessionEnded: 'Your session has ended. Please log in again.',
-      logout: 'Log out',
-      toConsole: 'Support console',
       toConsoleLong: 'Go to the support console',
       denied: 'Reports are for coordinators and administrators. You are logged in as {name}, a support worker account.',
       reportHeading: 'Need and supply',
@@ -302,9 +232,6 @@
       regionCode: 'region {code}',
       languageUnknown: 'language unknown',
       noTopic: 'topic unknown',
-      lang_fi: 'Finnish',
-      lang_sv: 'Swedish',
-      lang_en: 'English',
       err_since: 'Enter the first day.',
       err_until: 'Enter the last day.',
       err_order: 'The first day is after the last day.',
@@ -312,73 +239,24 @@
       err_km: 'The distance limit is 1–500 km.',
       err_bad_query: 'The report could not be made:',
       err_outside_regions: 'That region is not one of yours.',
-      err_wrong_role: 'Reports are for coordinators and administrators.',
-      err_bad_credentials: 'Wrong username or password.',
-      err_too_many_attempts: 'Too many attempts, wait a minute and try again.',
-      err_too_many_attempts_wait: 'Too many attempts. Try again in {m} min.',
-      err_network: 'The server could not be reached. Check the connection and try again.',
-      err_other: 'Something went wrong. Try again.'
+      err_wrong_role: 'Reports are for coordinators and administrators.'
     }
-  };
-
-  /** The label `key` in the current language, with {name} placeholders filled. */
-  function t(key, params) {
-    var text = LABELS[state.lang][key];
-    if (text === undefined) {
-      text = LABELS.en[key] !== undefined ? LABELS.en[key] : key;
-    }
-    if (params) {
-      text = text.replace(/\{(\w+)\}/g, function (all, name) {
-        return params[name] !== undefined ? String(params[name]) : all;
-      });
-    }
-    return text;
-  }
-
-  /** The navigator's language if it is one of ours, else Finnish. */
-  function browserLanguage() {
-    var wanted = navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language];
-    for (var i = 0; i < wanted.length; i++) {
-      var code = String(wanted[i] || '').toLowerCase().slice(0, 2);
-      if (LANGS.indexOf(code) !== -1) {
-        return code;
-      }
-    }
-    return 'fi';
-  }
+  });
 
   /* ------------------------------------------------------------------ *
-   * 2. State and DOM helpers
+   * 2. State and helpers
    * ------------------------------------------------------------------ */
 
-  var state = {
-    lang: 'fi',
-    agent: null, // {display_name, role, region_codes}, null when logged out
-    csrf: null,
-    report: null, // the last answer of GET /reports, normalized
-    loading: 0, // the number of the latest request: older answers are dropped
-    chartWidth: 0,
-    resizeTimer: null
-  };
+  var state = staff.state; // lang, agent, csrf: kept by the shared script
+  state.report = null; // the last answer of GET /reports, normalized
+  state.loading = 0; // the number of the latest request: older answers are dropped
+  state.chartWidth = 0;
+  state.resizeTimer = null;
 
-  var ui = {};
-  var errorTimers = {}; // alert id -> the timer that fills it
-
-  function $(id) {
-    return document.getElementById(id);
-  }
-
-  /** A new element with optional class names and text (always as text). */
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) {
-      node.className = className;
-    }
-    if (text !== undefined && text !== null) {
-      node.textContent = String(text);
-    }
-    return node;
-  }
+  // What this file uses of the shared script, as an import would name it.
+  var ui = staff.ui, t = staff.t, el = staff.el, isObject = staff.isObject, str = staff.str,
+    list = staff.list, showError = staff.showError, errorText = staff.errorText;
+  // showError(node, text, detail): '' clears it; `detail` is the server's own message.
 
   /** A new SVG element with attributes and optional text (always as text). */
   function svgEl(tag, attributes, text) {
@@ -392,54 +270,8 @@
     return node;
   }
 
-  function isObject(value) {
-    return value !== null && typeof value === 'object' && !Array.isArray(value);
-  }
-
-  function str(value) {
-    return typeof value === 'string' ? value : '';
-  }
-
-  function list(value) {
-    return Array.isArray(value) ? value : [];
-  }
-
   function count(value) {
     return typeof value === 'number' && isFinite(value) && value > 0 ? value : 0;
-  }
-
-  /** Put the current language's texts on every [data-label] element of the page. */
-  function relabelStatic() {
-    var nodes = document.querySelectorAll('[data-label]');
-    for (var i = 0; i < nodes.length; i++) {
-      nodes[i].textContent = t(nodes[i].getAttribute('data-label'));
-    }
-    nodes = document.querySelectorAll('[data-label-aria]');
-    for (i = 0; i < nodes.length; i++) {
-      nodes[i].setAttribute('aria-label', t(nodes[i].getAttribute('data-label-aria')));
-    }
-  }
-
-  /**
-   * Show an error in a role="alert" paragraph; '' clears it. `detail` is the
-   * server's own message (English), added in a span that says so.
-   */
-  function showError(node, text, detail) {
-    clearTimeout(errorTimers[node.id]);
-    node.textContent = '';
-    if (!text) {
-      return;
-    }
-    // Filled a moment later, so that the same error twice is read out twice.
-    errorTimers[node.id] = setTimeout(function () {
-      node.textContent = text;
-      if (detail) {
-        node.appendChild(document.createTextNode(' '));
-        var server = el('span', null, detail);
-        server.lang = 'en';
-        node.appendChild(server);
-      }
-    }, 50);
   }
 
   function formatNumber(value) {
@@ -492,152 +324,15 @@
   }
 
   function topicName(code) {
-    if (!code) {
-      return t('noTopic');
-    }
-    var names = TOPIC_NAMES[code];
-    return names ? names[LANGS.indexOf(state.lang)] : code;
+    return code ? staff.topicName(code) : t('noTopic');
   }
 
   /* ------------------------------------------------------------------ *
-   * 3. The API
+   * 3. Logging in and out
    * ------------------------------------------------------------------ */
 
-  /**
-   * Call the API; resolves (never rejects) to {ok, status, data, code, message}.
-   * `code` is the API's error code, or 'network' when there was no answer.
-   */
-  function call(method, path, body) {
-    var headers = { Accept: 'application/json' };
-    var options = { method: method, headers: headers, credentials: 'same-origin', cache: 'no-store' };
-    if (body !== undefined) {
-      headers['Content-Type'] = 'application/json';
-      options.body = JSON.stringify(body);
-    }
-    if (method !== 'GET' && state.csrf) {
-      headers['X-CSRF-Token'] = state.csrf;
-    }
-    return fetch(API + path, options).then(function (response) {
-      return response.text().then(function (raw) {
-        var data = null;
-        try {
-          data = raw ? JSON.parse(raw) : null;
-        } catch (e) {
-          data = null;
-        }
-        var result = { ok: response.ok, status: response.status, data: data, code: null, message: '' };
-        result.retryAfter = parseInt(response.headers.get('Retry-After') || '', 10) || null;
-        if (!response.ok) {
-          result.code = isObject(data) && typeof data.error === 'string' ? data.error : 'other';
-          result.message = isObject(data) ? str(data.message) : '';
-        }
-        return result;
-      });
-    }, function () {
-      return { ok: false, status: 0, data: null, code: 'network', message: '' };
-    });
-  }
-
-  /** The error code as a sentence of the current language. */
-  function errorText(code) {
-    var text = t('err_' + code);
-    return text === 'err_' + code ? t('err_other') : text;
-  }
-
-  /* ------------------------------------------------------------------ *
-   * 4. Logging in and out
-   * ------------------------------------------------------------------ */
-
-  /** On page load, and after logging in: who is logged in, and the CSRF token. */
-  function loadMe(moveFocus) {
-    return call('GET', '/me').then(function (result) {
-      if (result.ok && isObject(result.data)) {
-        state.csrf = str(result.data.csrf_token) || null;
-        loggedIn(result.data, moveFocus);
-      } else {
-        showLogin(result.code === 'network' ? t('err_network') : '');
-      }
-      return result;
-    });
-  }
-
-  function onLoginSubmit(event) {
-    event.preventDefault();
-    var username = ui.username.value.trim();
-    var password = ui.password.value;
-    if (!username || !password) {
-      loginFailed(t('loginMissing'), !username ? ui.username : ui.password);
-      return;
-    }
-    if (ui.loginButton.getAttribute('aria-disabled') === 'true') {
-      return;
-    }
-    ui.loginButton.setAttribute('aria-disabled', 'true');
-    call('POST', '/auth/login', { username: username, password: password }).then(function (result) {
-      if (result.ok) {
-        ui.password.value = '';
-        return loadMe(true);
-      }
-      if (result.code === 'too_many_attempts' && result.retryAfter) {
-        loginFailed(t('err_too_many_attempts_wait', { m: Math.ceil(result.retryAfter / 60) }), ui.password);
-      } else {
-        loginFailed(errorText(result.code), ui.password);
-      }
-    }).then(function () {
-      ui.loginButton.removeAttribute('aria-disabled');
-    });
-  }
-
-  function loginFailed(text, focus) {
-    showError(ui.loginError, text);
-    ui.username.setAttribute('aria-invalid', ui.username.value.trim() ? 'false' : 'true');
-    ui.password.setAttribute('aria-invalid', 'true');
-    ui.password.value = '';
-    focus.focus();
-  }
-
-  function showLogin(message) {
-    state.agent = null;
-    state.csrf = null;
-    state.report = null;
-    state.loading += 1; // answers still on their way are dropped
-    ui.account.hidden = true;
-    ui.reportView.hidden = true;
-    ui.deniedView.hidden = true;
-    ui.results.hidden = true;
-    ui.status.textContent = '';
-    showError(ui.filtersError, '');
-    while (ui.region.options.length > 1) {
-      ui.region.remove(1); // the next account may see other regions
-    }
-    ui.loginView.hidden = false;
-    ui.username.removeAttribute('aria-invalid');
-    ui.password.removeAttribute('aria-invalid');
-    showError(ui.loginError, message);
-    ui.username.focus();
-  }
-
-  function loggedIn(agent, moveFocus) {
-    state.agent = {
-      display_name: str(agent.display_name) || str(agent.username),
-      role: str(agent.role),
-      region_codes: list(agent.region_codes)
-    };
-    ui.loginView.hidden = true;
-    ui.account.hidden = false;
-    ui.agentName.textContent = state.agent.display_name;
-    showError(ui.loginError, '');
-    if (OVERSEERS.indexOf(state.agent.role) === -1) {
-      ui.reportView.hidden = true;
-      ui.deniedView.hidden = false;
-      ui.deniedMessage.textContent = t('denied', { name: state.agent.display_name });
-      if (moveFocus) {
-        ui.deniedHeading.focus();
-      }
-      return;
-    }
-    ui.deniedView.hidden = true;
-    ui.reportView.hidden = false;
+  /** Logged in as a coordinator or administrator: the report of the last four weeks. */
+  function loggedIn(moveFocus) {
     relabelAllRegions();
     if (moveFocus) {
       ui.reportHeading.focus();
@@ -645,19 +340,20 @@
     loadReport();
   }
 
-  /** The server forgot the session (expired, logged out elsewhere). */
-  function sessionEnded() {
-    showLogin(t('sessionEnded'));
-  }
-
-  function logOut() {
-    call('POST', '/auth/logout').then(function () {
-      showLogin('');
-    });
+  /** The session is gone: nothing of it is left for the next one. */
+  function loggedOut() {
+    state.report = null;
+    state.loading += 1; // answers still on their way are dropped
+    ui.results.hidden = true;
+    ui.status.textContent = '';
+    showError(ui.filtersError, '');
+    while (ui.region.options.length > 1) {
+      ui.region.remove(1); // the next account may see other regions
+    }
   }
 
   /* ------------------------------------------------------------------ *
-   * 5. The filters
+   * 4. The filters
    * ------------------------------------------------------------------ */
 
   function isoDate(date) {
@@ -765,7 +461,7 @@
   }
 
   /* ------------------------------------------------------------------ *
-   * 6. Loading the report
+   * 5. Loading the report
    * ------------------------------------------------------------------ */
 
   function loadReport() {
@@ -780,16 +476,13 @@
     ui.status.textContent = t('loading');
     ui.status.classList.remove('sr'); // seen while loading; then only heard, the period says it
     ui.results.setAttribute('aria-busy', 'true');
-    call('GET', '/reports?' + queryString(query)).then(function (result) {
+    // A lost session leads back to the login form (staff.authed), which drops this answer.
+    staff.authed('GET', '/reports?' + queryString(query)).then(function (result) {
       if (number !== state.loading) {
         return; // a newer request is on its way, or the user logged out
       }
       ui.results.removeAttribute('aria-busy');
       ui.status.classList.add('sr');
-      if (result.status === 401) {
-        sessionEnded();
-        return;
-      }
       if (!result.ok || !isObject(result.data)) {
         ui.status.textContent = '';
         showError(ui.filtersError, errorText(result.code), result.code === 'bad_query' ? result.message : '');
@@ -864,7 +557,7 @@
       return;
     }
     ui.period.textContent = periodText();
-    ui.csvLink.href = API + '/reports.csv?' + queryString(report.query);
+    ui.csvLink.href = staff.API + '/reports.csv?' + queryString(report.query);
     renderFigures();
     renderTables();
     renderFeedback();
@@ -893,7 +586,7 @@
   }
 
   /* ------------------------------------------------------------------ *
-   * 7. Figures and tables
+   * 6. Figures and tables
    * ------------------------------------------------------------------ */
 
   function sum(rows) {
@@ -1002,7 +695,7 @@
   }
 
   /* ------------------------------------------------------------------ *
-   * 8. Charts: inline SVG, laid out in CSS pixels at the page's text size
+   * 7. Charts: inline SVG, laid out in CSS pixels at the page's text size
    * ------------------------------------------------------------------ */
 
   function renderCharts() {
@@ -1245,36 +938,13 @@
   }
 
   /* ------------------------------------------------------------------ *
-   * 9. Language
+   * 8. Language
    * ------------------------------------------------------------------ */
 
-  function changeLanguage(code) {
-    if (LANGS.indexOf(code) === -1) {
-      return;
-    }
-    state.lang = code;
-    try {
-      window.localStorage.setItem(LANG_KEY, JSON.stringify(code));
-    } catch (e) {
-      // Disabled storage: the choice lasts until the page is reloaded.
-    }
-    applyLanguage();
-  }
-
-  /** Every text in the current language; what is shown is built again from the last answer. */
-  function applyLanguage() {
-    document.documentElement.lang = state.lang;
-    document.title = t('pageTitle');
-    relabelStatic();
-    var buttons = document.querySelectorAll('.lang');
-    for (var i = 0; i < buttons.length; i++) {
-      buttons[i].setAttribute('aria-pressed', buttons[i].getAttribute('data-lang') === state.lang ? 'true' : 'false');
-    }
+  /** What is shown is built again from the last answer, in the new language. */
+  function relabel() {
     if (state.agent) {
       relabelAllRegions();
-      if (!ui.deniedView.hidden) {
-        ui.deniedMessage.textContent = t('denied', { name: state.agent.display_name });
-      }
     }
     if (state.report) {
       renderRegionOptions();
@@ -1283,58 +953,33 @@
   }
 
   /* ------------------------------------------------------------------ *
-   * 10. Start
+   * 9. Start
    * ------------------------------------------------------------------ */
 
-  function bindUi() {
-    [
-      'account', 'agent-name', 'logout', 'login-view', 'login-form', 'login-error', 'username',
-      'password', 'login-button', 'denied-view', 'denied-heading', 'denied-message', 'report-view',
-      'report-heading', 'filters', 'region', 'since', 'until', 'unmet-km', 'update', 'filters-error',
-      'status', 'results', 'period', 'csv-link', 'figures', 'unmet-reasons', 'weeks-chart',
-      'gaps-chart', 'gaps-empty', 'region-table', 'topic-table', 'feedback-counts', 'comments'
-    ].forEach(function (id) {
-      ui[id.replace(/-(\w)/g, function (all, c) {
-        return c.toUpperCase();
-      })] = $(id);
-    });
-  }
-
   function listen() {
-    ui.loginForm.addEventListener('submit', onLoginSubmit);
-    ui.logout.addEventListener('click', logOut);
     ui.filters.addEventListener('submit', onFiltersSubmit);
     [ui.since, ui.until, ui.unmetKm].forEach(function (input) {
       input.addEventListener('input', function () {
         input.removeAttribute('aria-invalid');
       });
     });
-    var buttons = document.querySelectorAll('.lang');
-    for (var i = 0; i < buttons.length; i++) {
-      buttons[i].addEventListener('click', function (event) {
-        changeLanguage(event.currentTarget.getAttribute('data-lang'));
-      });
-    }
     window.addEventListener('resize', onResize);
   }
 
-  function start() {
-    bindUi();
-    var lang = null;
-    try {
-      lang = JSON.parse(window.localStorage.getItem(LANG_KEY));
-    } catch (e) {
-      lang = null;
-    }
-    state.lang = LANGS.indexOf(lang) !== -1 ? lang : browserLanguage();
-    applyLanguage();
-    listen();
-    loadMe(false);
-  }
-
-  if (document.readyState === 'loading') {
-    document.addEventListener('DOMContentLoaded', start);
-  } else {
-    start();
-  }
-})();
+  staff.start({
+    view: 'reportView',
+    ids: [
+      'report-view', 'report-heading', 'filters', 'region', 'since', 'until', 'unmet-km', 'update',
+      'filters-error', 'status', 'results', 'period', 'csv-link', 'figures', 'unmet-reasons',
+      'weeks-chart', 'gaps-chart', 'gaps-empty', 'region-table', 'topic-table', 'feedback-counts',
+      'comments'
+    ],
+    title: 'pageTitle',
+    overseersOnly: true,
+    topics: true,
+    listen: listen,
+    loggedIn: loggedIn,
+    loggedOut: loggedOut,
+    relabel: relabel
+  });
+})(window.DigitukiStaff);

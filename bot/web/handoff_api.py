@@ -1,7 +1,7 @@
 """The handoff API for the console of digital support workers (``/api/v1``).
 
-Every endpoint but login and the OpenAPI document needs a logged-in session
-(cookie ``digituki_session``), the right role, and for anything that changes
+Every endpoint but login, the labels and the OpenAPI document needs a logged-in
+session (cookie ``digituki_session``), the right role, and for anything that changes
 state the session's CSRF token in ``X-CSRF-Token``. Requests are seen and changed
 only within the account's scope (:mod:`bot.handoff.access`): listings hold only
 those, and a request outside it answers 403 ``out_of_scope``. Login takes only a
@@ -24,7 +24,7 @@ from bot.handoff.access import OutOfScopeError
 from bot.handoff.queue import OUTCOMES
 from bot.handoff.rasa_client import RasaUnavailableError
 from bot.handoff.sessions import csrf_matches
-from bot.web import providers_api, reports_api
+from bot.web import providers_api, reports_api, staff_pages
 from bot.web.api_common import (
     AGENT_KEY,
     CSRF_KEY,
@@ -335,6 +335,7 @@ ENDPOINTS = (
     Endpoint("PUT", f"{providers_api.PROVIDER}/active", providers_api.set_active, "Deactivate or activate again", OVERSEERS, True, providers_api.ACTIVE_BODY),
     Endpoint("POST", "/api/v1/providers/upload", providers_api.upload, "Preview (or apply) a CSV or YAML file of providers", OVERSEERS, True, None, providers_api.UPLOAD_QUERY),
     Endpoint("GET", "/api/v1/reports.csv", reports_api.reports_csv, "The report's rows as CSV", OVERSEERS, False, None, tuple(reports_api.QUERY), "text/csv"),
+    Endpoint("GET", "/api/v1/labels", staff_pages.labels, "Names of topics, support forms and languages as people read them, each [fi, sv, en] (data/labels.yml)", None, False),
 )  # fmt: skip
 
 
