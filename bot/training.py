@@ -28,8 +28,8 @@ def fingerprint(root: Path = PROJECT_ROOT) -> str:
         path = root / name
         files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
         for file in files:
-            if file.suffix in (".pyc",) or not file.exists():
-                continue
+            if file.suffix in (".pyc", ".md") or not file.exists():
+                continue  # compiled code and documentation do not decide the model
             digest.update(str(file.relative_to(root)).encode())
             digest.update(file.read_bytes())
     return digest.hexdigest()[:12]

@@ -23,7 +23,8 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.config import DEFAULT_DATA_DIR
 from bot.geo import Gazetteer
-from bot.nlu.intents import LinearIntentModel
+from bot.nlu.forms import FormReader
+from bot.nlu.intents import LinearTextModel
 from bot.nlu.language import LANGUAGE_DETECTION, LanguageDetector
 from bot.nlu.places import MunicipalityMatcher
 from bot.nlu.values import ValueLexicon, simplemma_lemmas
@@ -34,7 +35,6 @@ ANSWER_ROLE = "answer"
 """Role of a support form read only as the answer to "how would you like help?"."""
 COURSE_WORD = re.compile(r"(?i)(?:kurs|course|koulutu)")
 """Where a course word starts inside a compound or phrase; the part before may name the topic."""
-"""Key of the detection result in the parse data (read by the slot-mapping action)."""
 
 
 def _data_dir(config: dict[str, Any]) -> Path:
@@ -311,7 +311,7 @@ class EntityValueNormalizer(GraphComponent, EntityExtractorMixin):
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class LinearIntentClassifier(GraphComponent):
-    """Intents from :class:`bot.nlu.intents.LinearIntentModel` (chars, words, lemmas)."""
+    """Intents from :class:`bot.nlu.intents.LinearTextModel` (chars, words, lemmas)."""
 
     FILENAME = "linear_intents.pkl"
 
@@ -324,7 +324,7 @@ class LinearIntentClassifier(GraphComponent):
         config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
-        model: LinearIntentModel | None = None,
+        model: LinearTextModel | None = None,
     ) -> None:
         self._config = {**self.get_default_config(), **config}
         self._storage = model_storage
@@ -343,7 +343,7 @@ class LinearIntentClassifier(GraphComponent):
 
     def train(self, training_data: TrainingData) -> Resource:
         examples = [m for m in training_data.intent_examples if m.get(TEXT)]
-        self._model = LinearIntentModel(c=float(self._config["C"])).fit(
+        self._model = LinearTextModel(c=float(self._config["C"])).fit(
             [m.get(TEXT) for m in examples], [m.get(INTENT) for m in examples]
         )
         with self._storage.write_to(self._resource) as folder:
@@ -377,3 +377,120 @@ class LinearIntentClassifier(GraphComponent):
                 add_to_output=True,
             )
         return messages
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True)
+class SupportFormReader(GraphComponent, EntityExtractorMixin):
+    """The support form read from the whole message (:mod:`bot.nlu.forms`).
+
+    Runs after :class:`EntityValueNormalizer`. Where no form was found and the
+    message-level model is at least ``add`` sure of one, that form is added at
+    its clearest word; a form found only as an answer (role ``answer``) that the
+    model is as sure of becomes a plain form. Where a form was found but the model
+    is at least ``doubt`` sure the message asks for none ("someone called me from
+    the bank"), the form keeps only the role ``answer``: it fills the slot when the
+    form was asked.
+    """
+
+    FILENAME = "support_forms.pkl"
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {"C": 30.0, "add": 0.7, "doubt": 0.9}
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        reader: FormReader | None = None,
+    ) -> None:
+        self._config = {**self.get_default_config(), **config}
+        self._storage = model_storage
+        self._resource = resource
+        self._reader = reader
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> SupportFormReader:
+        return cls(config, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        examples = [m for m in training_data.intent_examples if m.get(TEXT)]
+        self._reader = FormReader(c=float(self._config["C"])).fit(
+            [m.get(TEXT) for m in examples],
+            [
+                [e["value"] for e in m.get(ENTITIES, []) if e["entity"] == "support_form"]
+                for m in examples
+            ],
+        )
+        with self._storage.write_to(self._resource) as folder:
+            (folder / self.FILENAME).write_bytes(pickle.dumps(self._reader))
+        return self._resource
+
+    @classmethod
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> SupportFormReader:
+        # The file is our own model artefact, written by ``train`` above.
+        with model_storage.read_from(resource) as folder:
+            reader = pickle.loads((folder / cls.FILENAME).read_bytes())
+        return cls(config, model_storage, resource, reader)
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            text = message.get(TEXT) or ""
+            if self._reader is None or not text:
+                continue
+            entities = list(message.get(ENTITIES, []))
+            forms = [e for e in entities if e["entity"] == "support_form"]
+            reading = self._reader.read(text)
+            sure = reading.probability >= self._config["add"]
+            answers = [e for e in forms if e.get("role") == ANSWER_ROLE]
+            if sure and reading.value and answers and len(answers) == len(forms):
+                # "thanks, phone is fine": a phrase often said of other things, and the
+                # whole message asks for that very form: more than an answer.
+                entities = [
+                    {k: v for k, v in e.items() if k != "role"}
+                    if e in answers and e["value"] == reading.value
+                    else e
+                    for e in entities
+                ]
+            elif sure and reading.value and not forms:
+                cue = self._reader.cue(
+                    text, reading.value, [(e["start"], e["end"]) for e in entities]
+                )
+                if cue is None:
+                    continue
+                entities.append(
+                    {
+                        "entity": "support_form",
+                        "start": cue[0],
+                        "end": cue[1],
+                        "value": reading.value,
+                        "confidence_entity": reading.probability,
+                        "extractor": self.name,
+                    }
+                )
+            elif reading.value is None and reading.probability >= self._config["doubt"]:
+                entities = [
+                    {**e, "role": ANSWER_ROLE} if e in forms and not e.get("role") else e
+                    for e in entities
+                ]
+            else:
+                continue
+            message.set(ENTITIES, sorted(entities, key=lambda e: e["start"]), add_to_output=True)
+        return messages
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data

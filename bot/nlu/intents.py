@@ -1,4 +1,7 @@
-"""A linear intent classifier over character n-grams, words and lemmas, for fi/sv/en at once.
+"""A linear message classifier over character n-grams, words and lemmas, for fi/sv/en at once.
+
+It reads a message's intent (:class:`bot.nlu.components.LinearIntentClassifier`) and the
+support form the whole message asks for (:mod:`bot.nlu.forms`).
 
 Character n-grams carry Finnish inflection and typos; lemmas (simplemma, in all
 three languages) join the forms of a word; word pairs carry short phrases.
@@ -33,7 +36,7 @@ def lemma_text(text: str) -> str:
     return " ".join(_lemmas(w) for w in _WORD.findall(text.casefold()))
 
 
-class LinearIntentModel:
+class LinearTextModel:
     """TF-IDF features and a logistic regression; ``predict`` gives a ranked distribution."""
 
     def __init__(self, c: float = 30.0, lemmatize: Callable[[str], str] = lemma_text) -> None:
@@ -59,12 +62,21 @@ class LinearIntentModel:
             parts.append(vectorizer.fit_transform(data) if fit else vectorizer.transform(data))
         return hstack(parts).tocsr()
 
-    def fit(self, texts: Sequence[str], intents: Sequence[str]) -> LinearIntentModel:
-        self._classifier.fit(self._features(texts, fit=True), list(intents))
+    def fit(self, texts: Sequence[str], labels: Sequence[str]) -> LinearTextModel:
+        self._classifier.fit(self._features(texts, fit=True), list(labels))
         return self
 
     def predict(self, text: str) -> list[tuple[str, float]]:
-        """Intents with their probabilities, most likely first."""
+        """Labels with their probabilities, most likely first."""
         probabilities = self._classifier.predict_proba(self._features([text], fit=False))[0]
         order = np.argsort(-probabilities)
         return [(str(self._classifier.classes_[i]), float(probabilities[i])) for i in order]
+
+    def probabilities(self, texts: Sequence[str], label: str) -> list[float]:
+        """The probability of ``label`` for each of ``texts`` (0 for a label never seen)."""
+        classes = list(self._classifier.classes_)
+        if label not in classes or not texts:
+            return [0.0] * len(texts)
+        column = classes.index(label)
+        found = self._classifier.predict_proba(self._features(texts, fit=False))
+        return [float(row[column]) for row in found]

@@ -36,6 +36,9 @@ def test_the_model_name_follows_its_inputs(tmp_path):
     (tmp_path / "data/nlu/fi/x.yml").write_text("two")
     assert fingerprint(tmp_path) != first
     assert model_path(tmp_path).name == f"digituki-{fingerprint(tmp_path)}.tar.gz"
+    changed = fingerprint(tmp_path)
+    (tmp_path / "data/nlu/README.md").write_text("how the data is labelled")
+    assert fingerprint(tmp_path) == changed  # documentation does not decide the model
 
 
 async def test_every_response_renders_in_each_language_without_a_template_error(monkeypatch):
