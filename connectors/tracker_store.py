@@ -14,9 +14,13 @@ go on in memory (``FailSafeTrackerStore``): for a read that means a conversation
 starting over, for a save one the other replicas never see.
 
 It stores every event with personal data masked (``bot.privacy.redact_value``):
-what people wrote, what the bot said back, slot values, metadata. The conversation
-goes on from the masked copy; the one value a later turn needs, a call-back
-contact, waits in ``held_contacts`` instead (``bot.handoff.requests``).
+what people wrote, slot values, metadata, by the same rule as the event stream
+(:func:`bot.conversations.encoding.masked_event`). The bot's own messages keep their
+text: the addresses and phone numbers in them are public facts, and an event
+recovered from here (:mod:`bot.conversations.recovery`) must show the support
+worker what the bot said, as the stream does. The conversation goes on from the
+masked copy; the one value a later turn needs, a call-back contact, waits in
+``held_contacts`` instead (``bot.handoff.requests``).
 """
 
 from __future__ import annotations
@@ -37,8 +41,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.conversations.encoding import masked_event
 from bot.db.engine import make_engine
-from bot.privacy import redact_value
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -137,5 +141,5 @@ TABLE_SETUP_LOCK = 0x44_69_67_69  # "Digi": any number our database uses for not
 
 
 def masked(event: Event) -> Event:
-    """A copy of ``event`` with every string in it masked (the original stays as it is)."""
-    return Event.from_parameters(redact_value(event.as_dict()))
+    """A copy of ``event`` with its personal data masked (the original stays as it is)."""
+    return Event.from_parameters(masked_event(event.as_dict()))

@@ -123,6 +123,35 @@ async def test_events_the_stream_never_brought_are_stored_once_and_in_order(
     assert again.run_once(now) == 0 and again.read == 0
 
 
+async def test_a_recovered_bot_message_shows_what_the_bot_said(database: Database) -> None:
+    """The tracker store masks as the stream does: the person's number, not the bot's."""
+    now = time.time()
+    broker = Published()
+    store = DatabaseTrackerStore(host=database.url, domain=Domain.empty(), event_broker=broker)
+    tracker = DialogueStateTracker("c-cards", slots=[])
+    reply = "Lieksan kirjasto, Pielisentie 22, puh. 040 104 4180"
+    tracker.update_with_events(
+        [
+            UserUttered("soita mulle 040 123 4567", {"name": "inform", "confidence": 1.0},
+                        message_id="m1", timestamp=now - HOUR),
+            BotUttered(reply, metadata={"utter_action": "utter_providers"},
+                       timestamp=now - HOUR + 0.1),
+            BotUttered("olet jonossa, soitamme numeroon 040 123 4567",
+                       metadata={"utter_action": "utter_ask_callback_consent"},
+                       timestamp=now - HOUR + 0.2),
+        ],
+        domain=None,
+        override_timestamp=False,
+    )  # fmt: skip
+    await store.save(tracker)
+    store.engine.dispose()
+    assert reconciler(database).run_once(now) == 3  # the stream brought none of them
+    person, bot, echo = messages(database, "c-cards")
+    assert person == "soita mulle [phone]"
+    assert bot == reply
+    assert "040 123 4567" not in echo  # a response that repeats the person's own number
+
+
 async def test_events_newer_than_the_grace_are_left_to_the_stream(database: Database) -> None:
     now = time.time()
     published = await converse(database, "c-live", now - HOUR, now - 30)

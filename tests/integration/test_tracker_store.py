@@ -23,7 +23,13 @@ async def test_stored_events_are_masked_and_the_conversation_goes_on_from_them(d
             ActionExecuted("action_listen"),
             UserUttered(SAID, {"name": "inform", "confidence": 0.9}, [], message_id="m1"),
             SlotSet("callback_contact", "040 123 4567"),
-            BotUttered("Soitammeko numeroon 040 123 4567?", metadata={"utter_action": "utter_x"}),
+            # The response that repeats the person's number (bot.conversations.messages).
+            BotUttered(
+                "Soitammeko numeroon 040 123 4567?",
+                metadata={"utter_action": "utter_ask_callback_consent"},
+            ),
+            # The bot's own facts stay as they are, as in the event stream.
+            BotUttered("Kirjasto, puh. 040 104 4180", metadata={"utter_action": "utter_x"}),
         ],
         domain=None,
     )
@@ -38,16 +44,17 @@ async def test_stored_events_are_masked_and_the_conversation_goes_on_from_them(d
     assert rows[1]["text"] == "hetu [identity_code], tili [iban] ja numero [phone]"
     assert rows[1]["parse_data"]["intent"]["name"] == "inform"
     assert rows[2]["value"] == "[phone]" and rows[3]["text"] == "Soitammeko numeroon [phone]?"
+    assert rows[4]["text"] == "Kirjasto, puh. 040 104 4180"
 
     # A restarted server reads the masked copy, and new events are added after it once.
     again = await DatabaseTrackerStore(host=database.url).retrieve("c-masked")
     assert again is not None and [e.type_name for e in again.events] == [
-        "action", "user", "slot", "bot",
+        "action", "user", "slot", "bot", "bot",
     ]  # fmt: skip
     again.update(UserUttered("kiitos", {"name": "thank", "confidence": 1.0}))
     await store.save(again)
     with database.engine.connect() as connection:
-        assert connection.scalar(text("select count(*) from events")) == 5
+        assert connection.scalar(text("select count(*) from events")) == 6
 
 
 class Unanswering:
