@@ -49,14 +49,14 @@ demo: db ## import the demo providers (idempotent)
 	$(BIN)/digituki providers import --quiet --source demo $(DEMO)
 
 run: demo ## set everything up on SQLite, train if needed, start all services
-	@$(BIN)/python -m bot.run
+	@$(BIN)/python -m bot.ops.run
 
 run-prod: $(STAMP) ## the production profile on this machine's PostgreSQL, Redis and RabbitMQ (README)
 	@DIGITUKI_DATABASE_URL="$${DIGITUKI_DATABASE_URL:-postgresql+psycopg2://root@127.0.0.1:5432/digituki}" \
 	 DIGITUKI_REDIS_URL="$${DIGITUKI_REDIS_URL:-redis://127.0.0.1:6379/0}" \
 	 DIGITUKI_RABBITMQ_URL="$${DIGITUKI_RABBITMQ_URL:-amqp://guest:guest@127.0.0.1:5672/}" \
 	 DIGITUKI_LOG_FORMAT="$${DIGITUKI_LOG_FORMAT:-json}" \
-	 $(BIN)/python -m bot.run --profile production --prepare
+	 $(BIN)/python -m bot.ops.run --profile production --prepare
 
 train: $(STAMP) ## train the model if the data or configuration changed
 	$(BIN)/python -c 'from bot.training import ensure_model; print(ensure_model())'
@@ -68,7 +68,7 @@ evaluate: $(STAMP) ## held-out NLU report per language (trains first if needed)
 	$(BIN)/python -m bot.nlu.evaluate
 
 chat: $(STAMP) ## talk to the running assistant in the terminal
-	@$(BIN)/python -m bot.chat
+	@$(BIN)/python -m bot.ops.chat
 
 test: $(STAMP) $(K8S_TOOLS) browser-tools ## run the whole test suite (unit, integration, e2e)
 	$(PYTEST) tests

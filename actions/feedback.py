@@ -2,7 +2,7 @@
 
 The rating travels in the user event (``/feedback{"rating": "down"}``) and the comment
 in the ``feedback_comment`` slot: the reports read both from the event stream
-(``bot/analytics.py``), the comment masked.
+(``bot/conversations/facts.py``), the comment masked.
 """
 
 from __future__ import annotations

@@ -253,7 +253,7 @@ def search_outcome(
     form: str | None,
     response: SearchResponse | None,
 ) -> dict[str, Any]:
-    """What the reports need to know of a search (``bot/analytics.py``): no personal data."""
+    """What the reports need to know of a search (``bot/conversations/facts.py``): no personal data."""
     place = response.municipality if response else None
     if place is None and tracker.get_slot("municipality"):
         try:

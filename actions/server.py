@@ -7,7 +7,7 @@ Usage::
 It serves rasa_sdk 3.6's own app (``rasa_sdk.endpoint.create_app``) with the
 ``actions`` package, as ``rasa run actions --actions actions`` does: the same
 routes (``/health``, ``/actions``, ``/webhook``), the same logging set-up (the
-``--logging-config-file`` that ``python -m bot.run`` writes), the package's
+``--logging-config-file`` that ``python -m bot.ops.run`` writes), the package's
 process-wide set-up on import (:mod:`actions`: log masking, action metrics, the
 side server). On top of that, every request goes through these checks, in order:
 

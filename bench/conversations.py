@@ -34,7 +34,7 @@ import aiohttp
 from bench.stack import RASA, REST_HEADERS, Processes, free_port, resident_mb, stack_env
 from bot.config import PROJECT_ROOT, load_settings
 from bot.nlu.evaluate import read_examples
-from bot.run import services
+from bot.ops.run import services
 from bot.training import DATA_PATHS, ensure_model
 
 TOKEN = "bench-token"
@@ -241,7 +241,7 @@ def main(argv: list[str] | None = None) -> None:
             **stack_env(),
         )
         api = ["--enable-api", "--auth-token", TOKEN, "--interface", "127.0.0.1"]
-        # Ours as `make run` starts it (bot.run), with the REST channel of the tests.
+        # Ours as `make run` starts it (bot.ops.run), with the REST channel of the tests.
         for name, service in zip(
             ("actions", "rasa", "web"),
             services(load_settings(processes.env), our_model),

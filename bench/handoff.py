@@ -36,7 +36,7 @@ from bench.stack import Processes, free_port, stack_env
 from bot.config import load_settings
 from bot.db.engine import make_engine, make_session_factory
 from bot.handoff import Agents
-from bot.run import services
+from bot.ops.run import services
 from bot.training import ensure_model
 
 TOKEN = "bench-token"

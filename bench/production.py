@@ -1,6 +1,6 @@
 """The production profile on free ports, for the end-to-end tests and the benchmarks.
 
-Every process of :func:`bot.run.production_services` against the real PostgreSQL
+Every process of :func:`bot.ops.run.production_services` against the real PostgreSQL
 (a database of its own, dropped afterwards), Redis and RabbitMQ (an events queue
 of its own), with the given numbers of Rasa replicas and action servers.
 """
@@ -25,8 +25,8 @@ from bot.config import load_settings
 from bot.db.engine import make_engine, make_session_factory
 from bot.db.migrate import load_gazetteer, upgrade_schema
 from bot.geo import Gazetteer
+from bot.ops.run import ProductionLayout, Service, production_services
 from bot.providers.repository import SqlProviderRepository
-from bot.run import ProductionLayout, Service, production_services
 
 POSTGRES_URL = os.environ.get(
     "DIGITUKI_TEST_POSTGRES_URL", "postgresql+psycopg2://root@127.0.0.1:5432/test"

@@ -9,7 +9,8 @@ from typing import Any
 from aiohttp import web
 
 from bot.geo import Gazetteer
-from bot.providers.importer import read_raw_rows, validate_rows
+from bot.providers.files import read_raw_rows
+from bot.providers.importer import validate_rows
 from bot.providers.model import Provider
 
 

@@ -14,5 +14,7 @@ the Rasa adapters (``connectors.event_store``, ``connectors.rabbitmq_broker``,
 - :mod:`~bot.conversations.worker` (``python -m bot.conversations.worker``, settings
   in :mod:`~bot.conversations.settings`): the events worker, RabbitMQ into the store;
 - :mod:`~bot.conversations.recovery`: the events RabbitMQ never brought, from the
-  tracker store.
+  tracker store;
+- :mod:`~bot.conversations.retention` (``digituki retention apply``): conversations
+  older than N days deleted, handoff requests anonymised.
 """

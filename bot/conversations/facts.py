@@ -6,7 +6,7 @@ found (``search``: municipality, region, language and form asked, how many resul
 the nearest in-person one's distance), and feedback (``feedback``, ``comment``,
 masked). Conversations are keyed by a one-way hash (:func:`conversation_key`).
 :func:`bot.conversations.store.record_event` stores them in ``analytics_events``;
-:mod:`bot.analytics` builds the reports from them.
+:mod:`bot.reports.analytics` builds the reports from them.
 """
 
 from __future__ import annotations

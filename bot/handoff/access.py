@@ -6,7 +6,7 @@ in one of their languages and from one of their regions. An empty
 ``region_codes`` means every region, including requests without a municipality;
 anyone limited to regions does not see requests whose region is unknown. The role
 does not widen the scope (an administrator limited to Lappi sees Lappi only); it
-decides what may be done within it (see :mod:`bot.handoff.queue`).
+decides what may be done within it (see :mod:`bot.handoff.queue` and :mod:`bot.handoff.agents`).
 
 The rule is written twice, once for a request in hand (:func:`in_scope`) and once
 as a SQL condition for queries that list rows (:func:`scope_condition`); the tests
@@ -25,7 +25,7 @@ from bot.db.models import HandoffRequestRow, MunicipalityRow
 
 
 class Viewer(Protocol):
-    """What the rule reads of a member of staff (:class:`bot.handoff.queue.Agent`)."""
+    """What the rule reads of a member of staff (:class:`bot.handoff.agents.Agent`)."""
 
     @property
     def id(self) -> int: ...

@@ -11,8 +11,8 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.handoff.agents import Agents
 from bot.handoff.hours import ServiceHours
-from bot.handoff.queue import Agents
 from bot.privacy import redact_pii
 
 SUMMARY_MESSAGES = 3

@@ -21,6 +21,11 @@ MAX_SUMMARY = 600
 HOLD_CONTACT_FOR = dt.timedelta(days=1)
 
 
+def utc_now(now: dt.datetime | None = None) -> dt.datetime:
+    """``now`` if given (tests pass one), else the current time in UTC."""
+    return now or dt.datetime.now(dt.timezone.utc)
+
+
 def as_utc(moment: dt.datetime) -> dt.datetime:
     """SQLite gives back naive datetimes; they were stored in UTC."""
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)

@@ -15,7 +15,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import sessionmaker
 
 from bot.db.models import AgentRow, AgentSessionRow
-from bot.handoff.queue import Agent, agent_from_row
+from bot.handoff.agents import Agent, agent_from_row
 
 
 def _hash(token: str) -> str:

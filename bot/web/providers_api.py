@@ -2,8 +2,8 @@
 
 A coordinator limited to regions sees and changes the providers of those regions
 only, and may not move one out of them. Edits and uploads go through the same
-validation as ``digituki providers import`` (``bot.providers.importer``), so the
-rules are written once; an upload is previewed (what would be new, changed,
+validation as ``digituki providers import`` (``bot.providers.files``,
+``bot.providers.importer``), so the rules are written once; an upload is previewed (what would be new, changed,
 unchanged) before it is applied.
 
 Two coordinators may open the same provider. Each read carries the provider's
@@ -30,15 +30,12 @@ from aiohttp import web
 from bot.config import Settings
 from bot.geo import Gazetteer
 from bot.providers import ptv
+from bot.providers.files import COLUMNS, ProviderFileError, csv_rows, yaml_rows
 from bot.providers.importer import (
-    COLUMNS,
     ImportIssue,
     ParsedFile,
-    ProviderFileError,
-    csv_rows,
     provider_row,
     validate_rows,
-    yaml_rows,
 )
 from bot.providers.model import Provider
 from bot.web.api_common import AGENT_KEY, error_response, json_response, object_schema, read_json

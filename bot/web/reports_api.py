@@ -2,7 +2,7 @@
 
 A coordinator limited to regions sees those regions only; an administrator, or a
 coordinator without regions, sees every region. The numbers come from
-``bot.analytics`` and hold nothing anyone wrote.
+``bot.reports.analytics`` and hold nothing anyone wrote.
 """
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from bot.analytics import (
+from bot.db.engine import make_session_factory
+from bot.handoff import Agent
+from bot.reports.analytics import (
     UNMET_KM,
     Comment,
     ReportFilter,
@@ -24,8 +26,6 @@ from bot.analytics import (
     to_csv,
     totals,
 )
-from bot.db.engine import make_session_factory
-from bot.handoff import Agent
 from bot.web.api_common import AGENT_KEY, error_response, json_response
 from bot.web.keys import ENGINE, GAZETTEER, SETTINGS
 

@@ -16,8 +16,8 @@ from bot.config import load_settings
 from bot.db.engine import make_engine, make_session_factory
 from bot.db.migrate import load_gazetteer, upgrade_schema
 from bot.geo import Gazetteer
+from bot.ops.run import services
 from bot.providers.repository import SqlProviderRepository
-from bot.run import services
 from bot.training import ensure_model
 from tests.conftest import FIXTURES
 from tests.fake_graph_api import FakeGraphApi
@@ -116,7 +116,7 @@ def stack(
         DIGITUKI_GRAPH_API_VERSION=graph_api.version,
         **stack_env(),
     )
-    # The commands `make run` starts (bot.run), with the tests' channels (REST on).
+    # The commands `make run` starts (bot.ops.run), with the tests' channels (REST on).
     commands = {
         name: service
         for name, service in zip(

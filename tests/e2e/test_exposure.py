@@ -1,6 +1,6 @@
 """What ``make run`` exposes, seen from outside: sockets, command lines, channels, secrets.
 
-``python -m bot.run`` (what ``make run`` starts after training) runs here on free
+``python -m bot.ops.run`` (what ``make run`` starts after training) runs here on free
 ports with no secret set, so it makes its own, as on a newcomer's machine. The web
 service is configured onto another loopback address (127.0.0.2) to show that a
 setting, and only a setting, moves a service off 127.0.0.1.
@@ -86,7 +86,7 @@ def make_run(
     )
     log = (folder / "run.log").open("w+")
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot.run", "--no-train"],
+        [sys.executable, "-m", "bot.ops.run", "--no-train"],
         cwd=PROJECT_ROOT,
         env=env,
         stdout=log,
@@ -98,7 +98,7 @@ def make_run(
         banner = ""
         while "Digituki is running" not in banner:
             if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"bot.run did not start:\n{Path(log.name).read_text()[-4000:]}")
+                pytest.fail(f"bot.ops.run did not start:\n{Path(log.name).read_text()[-4000:]}")
             time.sleep(1)
             banner = Path(log.name).read_text()
         time.sleep(1)  # the rest of the banner
@@ -150,7 +150,7 @@ def test_no_secret_is_on_a_command_line(make_run: Running) -> None:
     secrets = {rasa_token.group(1), metrics_token.group(1), action_token}
     assert all(len(secret) >= 24 for secret in secrets)  # made up for this run
     lines = command_lines([make_run.process.pid])
-    assert len(lines) >= 4, lines  # bot.run and its three services
+    assert len(lines) >= 4, lines  # bot.ops.run and its three services
     assert not [line for line in lines if any(secret in line for secret in secrets)]
     # The API still takes the token it was given through the environment.
     status, _ = _get(f"{make_run.url('rasa')}/status?token={rasa_token.group(1)}")
@@ -180,7 +180,7 @@ def test_there_is_no_rest_channel_and_the_terminal_chat_goes_through_the_widget(
         "DIGITUKI_WEB_PORT": str(make_run.ports["web"]),
     }
     chat = subprocess.run(
-        [sys.executable, "-m", "bot.chat"],
+        [sys.executable, "-m", "bot.ops.chat"],
         input="mä en osaa käyttää sähköpostia\nLieksa\n\n",
         capture_output=True,
         text=True,

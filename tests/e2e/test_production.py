@@ -1,7 +1,7 @@
 """The production profile against the real PostgreSQL, Redis and RabbitMQ.
 
 Two Rasa replicas and two action servers behind HAProxy, the events worker and
-the web service (``bot.run.production_services``), started as ``make run-prod``
+the web service (``bot.ops.run.production_services``), started as ``make run-prod``
 starts them, on free ports and a database of their own.
 """
 

@@ -24,7 +24,8 @@ from bot.config import Settings
 from bot.db.engine import make_session_factory
 from bot.geo import Gazetteer
 from bot.handoff import Agents
-from bot.providers.importer import COLUMNS, provider_row
+from bot.providers.files import COLUMNS
+from bot.providers.importer import provider_row
 from bot.providers.repository import SqlProviderRepository
 from bot.web.app import init_app
 from tests.conftest import FIXTURES

@@ -7,10 +7,10 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from bot.analytics import ReportFilter, build_report, totals
 from bot.conversations.facts import conversation_key
 from bot.db.engine import make_engine, make_session_factory
 from bot.db.models import AnalyticsEventRow
+from bot.reports.analytics import ReportFilter, build_report, totals
 
 pytestmark = pytest.mark.e2e
 

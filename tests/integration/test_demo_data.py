@@ -8,7 +8,8 @@ from collections import Counter
 import pytest
 
 from bot.config import DEFAULT_DATA_DIR
-from bot.providers.importer import provider_row, read_raw_rows, validate_rows
+from bot.providers.files import read_raw_rows
+from bot.providers.importer import provider_row, validate_rows
 
 PILOT_REGIONS = {"Pohjois-Pohjanmaa", "Pohjanmaa", "Uusimaa", "Lappi", "Pohjois-Karjala"}
 SAMI_HOMELAND = {"Enontekiö", "Inari", "Utsjoki", "Sodankylä"}

@@ -23,7 +23,7 @@ from aiohttp import WSMsgType, web
 
 from bench.stack import free_port
 from bot.config import ConfigError
-from bot.haproxy import (
+from bot.ops.haproxy import (
     Upstream,
     haproxy_command,
     haproxy_env,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.providers.importer import COLUMNS
+from bot.providers.files import COLUMNS
 from tests.conftest import FIXTURES
 
 GOOD = {

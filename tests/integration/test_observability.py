@@ -38,7 +38,7 @@ from bot.observability import (
     start_side_server,
     tcp_check,
 )
-from bot.run import action_server_command
+from bot.ops.run import action_server_command
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 

@@ -13,7 +13,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.config import Settings
 from bot.db.engine import make_session_factory
 from bot.handoff import Agents
-from bot.providers.importer import COLUMNS, provider_row
+from bot.providers.files import COLUMNS
+from bot.providers.importer import provider_row
 from bot.providers.repository import SqlProviderRepository
 from bot.web.app import init_app
 from tests import ptv_samples

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from bot.analytics import ReportFilter, analyse, build_report, to_csv, totals
 from bot.db.engine import make_session_factory
 from bot.db.models import HandoffRequestRow
 from bot.handoff import HandoffRequests
+from bot.reports.analytics import ReportFilter, analyse, build_report, to_csv, totals
 from connectors.event_store import DatabaseEventBroker
 
 ZONE = "Europe/Helsinki"

@@ -8,11 +8,11 @@ from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import select, text
 
+from bot.conversations.retention import anonymous_id, apply_retention
 from bot.db.engine import make_session_factory
 from bot.db.models import HandoffRequestRow, HeldContactRow
 from bot.handoff import HandoffRequests
 from bot.handoff.events import ConversationEvents
-from bot.retention import anonymous_id, apply_retention
 from connectors.tracker_store import DatabaseTrackerStore
 
 NOW = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.timezone.utc)

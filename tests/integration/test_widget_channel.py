@@ -18,7 +18,9 @@ import pytest
 from rasa.core.channels.channel import UserMessage
 from sanic import Sanic
 
-from connectors.widget import Limits, WidgetInput, WidgetOutput, message_frame
+from connectors.widget import WidgetInput
+from connectors.widget_limits import Limits
+from connectors.widget_sessions import WidgetOutput, message_frame
 
 ORIGIN = "http://shop.example"
 
@@ -313,7 +315,7 @@ async def test_a_conversation_the_server_forgot_goes_on_with_its_numbering(serve
 async def test_the_demo_notice_follows_the_provider_data(make_database, gazetteer):
     import dataclasses
 
-    from connectors.widget import DemoDataProbe
+    from connectors.widget_protocol import DemoDataProbe
     from tests.conftest import FIXTURES
     from tests.helpers import load_providers
 

@@ -17,14 +17,8 @@ import aiohttp
 import pytest
 from sanic import Sanic
 
-from connectors.widget import (
-    TRY_AGAIN_LATER,
-    Limits,
-    SlidingWindow,
-    TrustedProxies,
-    WidgetInput,
-    address_key,
-)
+from connectors.widget import TRY_AGAIN_LATER, WidgetInput
+from connectors.widget_limits import Limits, SlidingWindow, TrustedProxies, address_key
 from tests.integration.test_widget_channel import ORIGIN, EchoBot, Widget
 
 

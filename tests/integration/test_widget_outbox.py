@@ -22,8 +22,10 @@ from rasa.shared.core.events import UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Sanic
 
-from connectors.widget import Limits, WidgetInput, rasa_message_id
+from connectors.widget import WidgetInput
+from connectors.widget_limits import Limits
 from connectors.widget_outbox import CLAIMED, DONE, RETAKEN, TAKEN, MemoryOutbox, RedisOutbox
+from connectors.widget_protocol import rasa_message_id
 from tests.integration.test_widget_channel import ORIGIN, EchoBot, _free_port, connect
 
 

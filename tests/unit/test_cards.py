@@ -22,7 +22,8 @@ from actions.providers import show
 from actions.services import Services, build_services
 from bot.config import DEFAULT_DATA_DIR, PROJECT_ROOT
 from bot.geo import Gazetteer
-from bot.providers.importer import read_raw_rows, validate_rows
+from bot.providers.files import read_raw_rows
+from bot.providers.importer import validate_rows
 from bot.providers.model import Provider
 from bot.providers.repository import InMemoryProviderRepository
 from bot.providers.search import SearchResponse, SearchResult

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.config import ConfigError
-from bot.haproxy import CONFIG_TEMPLATE, Upstream, local_config
-from bot.run import ProductionLayout, _haproxy_config
+from bot.ops.haproxy import CONFIG_TEMPLATE, Upstream, local_config
+from bot.ops.run import ProductionLayout, _haproxy_config
 
 LOCAL = {
     "rasa": [Upstream("rasa-1", "127.0.0.1:5101")],

@@ -267,7 +267,7 @@ def every_setting() -> set[str]:
     return (
         settings_in(ROOT / "bot" / "config.py", "_ENV")
         | settings_in(ROOT / "bot" / "conversations" / "settings.py", "_ENV")
-        | settings_in(ROOT / "bot" / "run.py", "SHARED_SECRETS")
+        | settings_in(ROOT / "bot" / "ops" / "run.py", "SHARED_SECRETS")
     )
 
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from bot.config import DEFAULT_DATA_DIR
 from bot.geo import Gazetteer, haversine_km
-from bot.providers.importer import ProviderFileError
+from bot.providers.files import ProviderFileError
 from bot.providers.model import Provider, ServiceArea
 from bot.providers.opening_hours import parse_opening_hours
 from bot.providers.ptv import (

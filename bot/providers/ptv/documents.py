@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.providers.importer import ProviderFileError
+from bot.providers.files import ProviderFileError
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bot.config import PROJECT_ROOT, ConfigError, Settings, load_settings
-from bot.haproxy import (
+from bot.ops.haproxy import (
     Upstream,
     haproxy_command,
     haproxy_env,
@@ -227,7 +227,7 @@ def _logging_config(service: str, level: str, fmt: str) -> Path:
 
 
 def _haproxy_config(layout: ProductionLayout) -> Path:
-    """The shared HAProxy configuration with this layout's replicas (:mod:`bot.haproxy`).
+    """The shared HAProxy configuration with this layout's replicas (:mod:`bot.ops.haproxy`).
 
     Each replica is checked on its own port (``deploy/haproxy/haproxy.cfg`` says why).
     """
