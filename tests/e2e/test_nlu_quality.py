@@ -24,14 +24,15 @@ FLOORS = {
     "detection_accuracy": 0.97,
 }
 INTENT_GOAL = 0.95
-INTENT_FLOORS = {"fi": 0.95, "sv": 0.945, "en": 0.93}
+INTENT_FLOORS = {"fi": 0.945, "sv": 0.945, "en": 0.93}
 FORM_GOAL = 0.90
-FORM_FLOORS = {"fi": 0.845, "sv": 0.875, "en": 0.90}
+FORM_FLOORS = {"fi": 0.835, "sv": 0.875, "en": 0.88}
 """Intent and support-form accuracy: the goals are 0.95 and 0.90 in every language. The held-out
-set includes two fresh parts (``fresh.yml``, ``fresh2.yml``: support forms said in ways no one
-on the team wrote), where the model does worst; these floors sit about 0.01 under what the
-committed model reaches (intent fi 0.959, sv 0.953, en 0.940; forms fi 0.857, sv 0.886,
-en 0.913), so that it cannot get worse unnoticed while the goals are still open."""
+set includes three fresh parts (``fresh*.yml``: messages written by someone who had seen
+neither the training data nor the other held-out files), where the model does worst; these
+floors sit about 0.01 under what the committed model reaches (intent fi 0.957, sv 0.954,
+en 0.940; forms fi 0.848, sv 0.888, en 0.892), so that it cannot get worse unnoticed while
+the goals are still open."""
 
 
 @pytest.fixture(scope="module")
