@@ -57,6 +57,7 @@ from connectors.messenger_webhook import (
     signature_valid,
     verification_challenge,
 )
+from connectors.whole_messages import WholeMessageOutput
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +174,7 @@ class _OneAtATime:
                 self._locks.pop(key, None)
 
 
-class MessengerOutput(OutputChannel):
+class MessengerOutput(WholeMessageOutput):
     """Sends the bot's and support workers' messages to one person through the Send API."""
 
     def __init__(self, graph: GraphApi | None) -> None:
@@ -233,19 +234,6 @@ class MessengerOutput(OutputChannel):
             await self.graph.send({"recipient": {"id": recipient_id}, "sender_action": action})
         except GraphApiError as error:
             log.info("Messenger %s failed: %s", action, error)
-
-    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        await self.send_response(recipient_id, {"text": text})
-
-    async def send_text_with_buttons(
-        self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
-    ) -> None:
-        await self.send_response(recipient_id, {"text": text, "buttons": buttons})
-
-    async def send_custom_json(
-        self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any
-    ) -> None:
-        await self.send_response(recipient_id, {"custom": json_message})
 
 
 class MessengerInput(InputChannel):

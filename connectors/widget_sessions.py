@@ -13,8 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from rasa.core.channels.channel import OutputChannel
-
+from connectors.whole_messages import WholeMessageOutput
 from connectors.widget_limits import Limits
 from connectors.widget_outbox import MemoryOutbox, Outbox, OutboxLimits, RedisOutbox
 
@@ -172,7 +171,7 @@ def message_frame(message: dict[str, Any]) -> dict[str, Any]:
     return frame
 
 
-class WidgetOutput(OutputChannel):
+class WidgetOutput(WholeMessageOutput):
     """Sends bot messages to a widget conversation, connected or not."""
 
     def __init__(self, sessions: WidgetSessions) -> None:
@@ -185,16 +184,3 @@ class WidgetOutput(OutputChannel):
     async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
         # One frame per bot message: its text, buttons and cards stay together.
         await self.sessions.deliver(recipient_id, message_frame(message))
-
-    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        await self.send_response(recipient_id, {"text": text})
-
-    async def send_text_with_buttons(
-        self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
-    ) -> None:
-        await self.send_response(recipient_id, {"text": text, "buttons": buttons})
-
-    async def send_custom_json(
-        self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any
-    ) -> None:
-        await self.send_response(recipient_id, {"custom": json_message})
