@@ -10,7 +10,7 @@ import pickle
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -35,6 +35,15 @@ ANSWER_ROLE = "answer"
 """Role of a support form read only as the answer to "how would you like help?"."""
 COURSE_WORD = re.compile(r"(?i)(?:kurs|course|koulutu)")
 """Where a course word starts inside a compound or phrase; the part before may name the topic."""
+
+
+def _entity(name: str, start: int, end: int, value: str, extractor: str) -> dict[str, Any]:
+    return {"entity": name, "start": start, "end": end, "value": value, "extractor": extractor}
+
+
+def _overlaps(entities: list[dict[str, Any]], start: int, end: int) -> bool:
+    """Whether a span from ``start`` to ``end`` overlaps any of ``entities``."""
+    return any(e["start"] < end and start < e["end"] for e in entities)
 
 
 def _data_dir(config: dict[str, Any]) -> Path:
@@ -242,14 +251,8 @@ class EntityValueNormalizer(GraphComponent, EntityExtractorMixin):
                             and end - start > e["end"] - e["start"]
                         )
                     ]
-                    if not any(e["start"] < end and start < e["end"] for e in kept):
-                        spotted = {
-                            "entity": name,
-                            "start": start,
-                            "end": end,
-                            "value": value,
-                            "extractor": self.name,
-                        }
+                    if not _overlaps(kept, start, end):
+                        spotted = _entity(name, start, end, value, self.name)
                         if (start, end, value) in answers:
                             # "online is fine for me": the form only when the form was asked
                             # (the slot mapping's condition in domain/session.yml).
@@ -263,16 +266,8 @@ class EntityValueNormalizer(GraphComponent, EntityExtractorMixin):
                 named = self._lexicon.spot("language", text, answer=True, answer_words=None)
                 if len({value for _, _, value in named}) == 1:
                     start, end, value = named[0]
-                    if not any(e["start"] < end and start < e["end"] for e in kept):
-                        kept.append(
-                            {
-                                "entity": "language",
-                                "start": start,
-                                "end": end,
-                                "value": value,
-                                "extractor": self.name,
-                            }
-                        )
+                    if not _overlaps(kept, start, end):
+                        kept.append(_entity("language", start, end, value, self.name))
             kept += self._course_topics(text, kept)
             message.set(ENTITIES, sorted(kept, key=lambda e: e["start"]), add_to_output=True)
         return messages
@@ -290,41 +285,29 @@ class EntityValueNormalizer(GraphComponent, EntityExtractorMixin):
                 continue
             topic = self._lexicon.resolve("topic", head)
             start = entity["start"]
-            if topic and not any(
-                e["entity"] == "topic" and e["start"] < start + len(head) and start < e["end"]
-                for e in kept
-            ):
-                found.append(
-                    {
-                        "entity": "topic",
-                        "start": start,
-                        "end": start + len(head),
-                        "value": topic,
-                        "extractor": self.name,
-                    }
-                )
+            topics = [e for e in kept if e["entity"] == "topic"]
+            if topic and not _overlaps(topics, start, start + len(head)):
+                found.append(_entity("topic", start, start + len(head), topic, self.name))
         return found
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data
 
 
-@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
-class LinearIntentClassifier(GraphComponent):
-    """Intents from :class:`bot.nlu.intents.LinearTextModel` (chars, words, lemmas)."""
+_Component = TypeVar("_Component", bound="_PickledModelComponent")
 
-    FILENAME = "linear_intents.pkl"
 
-    @staticmethod
-    def get_default_config() -> dict[str, Any]:
-        return {"C": 30.0, "ranking_length": 10}
+class _PickledModelComponent(GraphComponent):
+    """A trainable component whose model is one pickled object of ours (``FILENAME``)."""
+
+    FILENAME = ""
 
     def __init__(
         self,
         config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
-        model: LinearTextModel | None = None,
+        model: Any = None,
     ) -> None:
         self._config = {**self.get_default_config(), **config}
         self._storage = model_storage
@@ -333,36 +316,52 @@ class LinearIntentClassifier(GraphComponent):
 
     @classmethod
     def create(
-        cls,
+        cls: type[_Component],
         config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> LinearIntentClassifier:
+    ) -> _Component:
         return cls(config, model_storage, resource)
-
-    def train(self, training_data: TrainingData) -> Resource:
-        examples = [m for m in training_data.intent_examples if m.get(TEXT)]
-        self._model = LinearTextModel(c=float(self._config["C"])).fit(
-            [m.get(TEXT) for m in examples], [m.get(INTENT) for m in examples]
-        )
-        with self._storage.write_to(self._resource) as folder:
-            (folder / self.FILENAME).write_bytes(pickle.dumps(self._model))
-        return self._resource
 
     @classmethod
     def load(
-        cls,
+        cls: type[_Component],
         config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
         **kwargs: Any,
-    ) -> LinearIntentClassifier:
-        # The file is our own model artefact, written by ``train`` above.
+    ) -> _Component:
+        # The file is our own model artefact, written by ``_save``.
         with model_storage.read_from(resource) as folder:
             model = pickle.loads((folder / cls.FILENAME).read_bytes())
         return cls(config, model_storage, resource, model)
+
+    def _save(self, model: Any) -> Resource:
+        self._model = model
+        with self._storage.write_to(self._resource) as folder:
+            (folder / self.FILENAME).write_bytes(pickle.dumps(model))
+        return self._resource
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class LinearIntentClassifier(_PickledModelComponent):
+    """Intents from :class:`bot.nlu.intents.LinearTextModel` (chars, words, lemmas)."""
+
+    FILENAME = "linear_intents.pkl"
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {"C": 30.0, "ranking_length": 10}
+
+    def train(self, training_data: TrainingData) -> Resource:
+        examples = [m for m in training_data.intent_examples if m.get(TEXT)]
+        return self._save(
+            LinearTextModel(c=float(self._config["C"])).fit(
+                [m.get(TEXT) for m in examples], [m.get(INTENT) for m in examples]
+            )
+        )
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
@@ -380,7 +379,7 @@ class LinearIntentClassifier(GraphComponent):
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True)
-class SupportFormReader(GraphComponent, EntityExtractorMixin):
+class SupportFormReader(_PickledModelComponent, EntityExtractorMixin):
     """The support form read from the whole message (:mod:`bot.nlu.forms`).
 
     Runs after :class:`EntityValueNormalizer`. Where no form was found and the
@@ -398,63 +397,26 @@ class SupportFormReader(GraphComponent, EntityExtractorMixin):
     def get_default_config() -> dict[str, Any]:
         return {"C": 30.0, "add": 0.7, "doubt": 0.9}
 
-    def __init__(
-        self,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        reader: FormReader | None = None,
-    ) -> None:
-        self._config = {**self.get_default_config(), **config}
-        self._storage = model_storage
-        self._resource = resource
-        self._reader = reader
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> SupportFormReader:
-        return cls(config, model_storage, resource)
-
     def train(self, training_data: TrainingData) -> Resource:
         examples = [m for m in training_data.intent_examples if m.get(TEXT)]
-        self._reader = FormReader(c=float(self._config["C"])).fit(
-            [m.get(TEXT) for m in examples],
-            [
-                [e["value"] for e in m.get(ENTITIES, []) if e["entity"] == "support_form"]
-                for m in examples
-            ],
+        return self._save(
+            FormReader(c=float(self._config["C"])).fit(
+                [m.get(TEXT) for m in examples],
+                [
+                    [e["value"] for e in m.get(ENTITIES, []) if e["entity"] == "support_form"]
+                    for m in examples
+                ],
+            )
         )
-        with self._storage.write_to(self._resource) as folder:
-            (folder / self.FILENAME).write_bytes(pickle.dumps(self._reader))
-        return self._resource
-
-    @classmethod
-    def load(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        **kwargs: Any,
-    ) -> SupportFormReader:
-        # The file is our own model artefact, written by ``train`` above.
-        with model_storage.read_from(resource) as folder:
-            reader = pickle.loads((folder / cls.FILENAME).read_bytes())
-        return cls(config, model_storage, resource, reader)
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             text = message.get(TEXT) or ""
-            if self._reader is None or not text:
+            if self._model is None or not text:
                 continue
             entities = list(message.get(ENTITIES, []))
             forms = [e for e in entities if e["entity"] == "support_form"]
-            reading = self._reader.read(text)
+            reading = self._model.read(text)
             sure = reading.probability >= self._config["add"]
             answers = [e for e in forms if e.get("role") == ANSWER_ROLE]
             if sure and reading.value and answers and len(answers) == len(forms):
@@ -467,21 +429,13 @@ class SupportFormReader(GraphComponent, EntityExtractorMixin):
                     for e in entities
                 ]
             elif sure and reading.value and not forms:
-                cue = self._reader.cue(
+                cue = self._model.cue(
                     text, reading.value, [(e["start"], e["end"]) for e in entities]
                 )
                 if cue is None:
                     continue
-                entities.append(
-                    {
-                        "entity": "support_form",
-                        "start": cue[0],
-                        "end": cue[1],
-                        "value": reading.value,
-                        "confidence_entity": reading.probability,
-                        "extractor": self.name,
-                    }
-                )
+                added = _entity("support_form", cue[0], cue[1], reading.value, self.name)
+                entities.append({**added, "confidence_entity": reading.probability})
             elif reading.value is None and reading.probability >= self._config["doubt"]:
                 entities = [
                     {**e, "role": ANSWER_ROLE} if e in forms and not e.get("role") else e
